@@ -1,0 +1,250 @@
+package zookeeper
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+	"github.com/stretchr/testify/require"
+	"go-micro.dev/v4"
+	"go-micro.dev/v4/logger"
+	"go-micro.dev/v4/registry"
+	"go.uber.org/goleak"
+)
+
+// childEnv selects what the test binary does when a test runs it as a
+// child process (a crashing service, a go-micro service binary).
+const childEnv = "ZKMICRO_TEST_CHILD"
+
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(childEnv); mode != "" {
+		os.Exit(runChild(mode))
+	}
+	// Quiet the default logger: registries under test log through it.
+	_ = logger.Init(logger.WithLevel(logger.WarnLevel))
+	// go-micro's config package starts goroutines when it loads (and some
+	// a moment later); they are not ours.
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreCurrent(),
+		goleak.IgnoreTopFunction("go-micro.dev/v4/config/loader/memory.(*memory).Watch.func1"),
+		goleak.IgnoreTopFunction("go-micro.dev/v4/config.(*config).run.func2"),
+		goleak.IgnoreTopFunction("go-micro.dev/v4/config.(*config).run"),
+	)
+}
+
+// runChild is the child process's main.
+func runChild(mode string) int {
+	switch mode {
+	case "register":
+		// Register one node and stay alive until killed.
+		st, _ := time.ParseDuration(os.Getenv("ZK_SESSION_TIMEOUT"))
+		r := NewRegistry(registry.Addrs(os.Getenv("ZK_ADDR")), SessionTimeout(st))
+		svc := &registry.Service{
+			Name:    os.Getenv("ZK_SERVICE"),
+			Version: "1.0.0",
+			Nodes:   []*registry.Node{{Id: os.Getenv("ZK_NODE"), Address: "127.0.0.1:9"}},
+		}
+		if err := r.Register(svc); err != nil {
+			fmt.Println("ERROR", err)
+			return 1
+		}
+		fmt.Printf("REGISTERED 0x%x\n", r.(*zkRegistry).sessionID())
+		select {}
+	case "micro":
+		// A go-micro service configured only by flags and environment.
+		service := micro.NewService(micro.Name(os.Getenv("ZK_SERVICE")), micro.Address("127.0.0.1:0"))
+		service.Init()
+		if got := service.Options().Registry.String(); got != "zookeeper" {
+			fmt.Println("ERROR registry is", got)
+			return 1
+		}
+		if err := service.Run(); err != nil {
+			fmt.Println("ERROR", err)
+			return 1
+		}
+		return 0
+	}
+	fmt.Println("ERROR unknown child mode", mode)
+	return 2
+}
+
+// child is a test binary running as a child process.
+type child struct {
+	cmd   *exec.Cmd
+	lines chan string
+}
+
+// startChild runs the test binary in mode with env and args, and returns
+// once it printed its first line, which must not start with ERROR.
+func startChild(t *testing.T, mode string, env []string, args ...string) (*child, string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(append(os.Environ(), childEnv+"="+mode), env...)
+	cmd.Stderr = io.Discard
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	c := &child{cmd: cmd, lines: make(chan string, 16)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			select {
+			case c.lines <- sc.Text():
+			default:
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		<-done
+	})
+	if mode == "micro" {
+		return c, ""
+	}
+	select {
+	case line := <-c.lines:
+		require.False(t, strings.HasPrefix(line, "ERROR"), "child: %s", line)
+		return c, line
+	case <-time.After(30 * time.Second):
+		t.Fatal("child process printed nothing in 30s")
+	}
+	return nil, ""
+}
+
+// newTestRegistry returns a registry closed when t ends.
+func newTestRegistry(t testing.TB, addrs []string, opts ...registry.Option) *zkRegistry {
+	t.Helper()
+	opts = append([]registry.Option{registry.Addrs(addrs...), SessionTimeout(2 * time.Second)}, opts...)
+	r := NewRegistry(opts...).(*zkRegistry)
+	t.Cleanup(func() { _ = r.Close() })
+	return r
+}
+
+// sessionID returns the id of the registry's current session, 0 if none.
+func (r *zkRegistry) sessionID() int64 {
+	r.mu.Lock()
+	s := r.sess
+	r.mu.Unlock()
+	if s == nil {
+		return 0
+	}
+	return s.sessionID()
+}
+
+// rawConn returns a plain zk connection with a session, closed when t ends.
+func rawConn(t testing.TB, addr string) *zk.Conn {
+	t.Helper()
+	c, events, err := zk.Connect([]string{addr}, 4*time.Second, zk.WithLogInfo(false), zk.WithLogger(nopLogger{}))
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	deadline := time.After(30 * time.Second)
+	for c.State() != zk.StateHasSession {
+		select {
+		case <-events:
+		case <-deadline:
+			t.Fatalf("raw connection to %s: no session", addr)
+		}
+	}
+	return c
+}
+
+type nopLogger struct{}
+
+func (nopLogger) Printf(string, ...any) {}
+
+// eventually waits up to d for cond, failing t with msg if it never holds.
+func eventually(t testing.TB, d time.Duration, cond func() bool, msg string, args ...any) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v: "+msg, append([]any{d}, args...)...)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// next returns the watcher's next result, failing t after d.
+func next(t testing.TB, w registry.Watcher, d time.Duration) *registry.Result {
+	t.Helper()
+	r, err := nextWithin(w, d)
+	require.NoError(t, err)
+	return r
+}
+
+// nextWithin returns the watcher's next result or an error after d. On
+// timeout it leaves the watcher stopped.
+func nextWithin(w registry.Watcher, d time.Duration) (*registry.Result, error) {
+	type res struct {
+		r   *registry.Result
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		r, err := w.Next()
+		ch <- res{r, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.r, r.err
+	case <-time.After(d):
+		w.Stop()
+		<-ch
+		return nil, fmt.Errorf("no watch event within %v", d)
+	}
+}
+
+// noEvent fails t if the watcher has anything to report within d.
+func noEvent(t testing.TB, w registry.Watcher, d time.Duration) {
+	t.Helper()
+	zw := w.(*zkWatcher)
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if r := zw.advance(); r != nil {
+			t.Fatalf("unexpected watch event %s %s/%s", r.Action, r.Service.Name, r.Service.Nodes[0].Id)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// svc returns a service with one node per id.
+func svc(name, version string, ids ...string) *registry.Service {
+	s := &registry.Service{Name: name, Version: version, Metadata: map[string]string{"team": "core"}}
+	for i, id := range ids {
+		s.Nodes = append(s.Nodes, &registry.Node{Id: id, Address: fmt.Sprintf("127.0.0.1:%d", 10000+i), Metadata: map[string]string{"host": "h" + id}})
+	}
+	return s
+}
+
+// nodeIDs returns the ids of all nodes of services, sorted.
+func nodeIDs(svcs []*registry.Service) []string {
+	var ids []string
+	for _, s := range svcs {
+		for _, n := range s.Nodes {
+			ids = append(ids, n.Id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// confirmed reports whether the owner has verified and watched key's znode
+// in the current session.
+func (o *owner) confirmed(key string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	n := o.nodes[key]
+	return n != nil && n.confirmed != 0
+}
