@@ -101,7 +101,7 @@ func (p *pendingWork) mark(set *map[string]bool, child string) {
 // allServices is the mirrored list of service directories under the root.
 type allServices struct {
 	listed   bool
-	epoch    uint64 // count of own writes the listing may not show yet
+	epoch    uint64        // count of own writes the listing may not show yet
 	syncCh   chan struct{} // closed when listed becomes true
 	pending  bool
 	watchers int // Watchers of all services
