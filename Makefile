@@ -25,3 +25,16 @@ fuzz:
 
 fuzz-long:
 	$(MAKE) fuzz FUZZTIME=5m
+
+# The newcomer's first command: a 3-node ensemble on loopback, two hello
+# servers, a watching client, a crash, and a clean teardown.
+demo: zookeeper
+	@scripts/demo.sh
+
+# Fault-injection churn soak (bounded; not part of `make test`).
+soak: zookeeper
+	@scripts/soak.sh
+
+# Side-by-side benchmark against the old plugin (bench/ is its own module).
+bench: zookeeper
+	@scripts/bench.sh
