@@ -34,6 +34,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -89,6 +90,10 @@ func decodeNode(data []byte) (*registry.Service, error) {
 	case s.Nodes[0] == nil || s.Nodes[0].Id == "":
 		return nil, fmt.Errorf("%w: node without id", errInvalidPayload)
 	}
+	// A null endpoint carries nothing, and go-micro's copy helpers
+	// (util/registry.CopyService, used by every reader) dereference each
+	// endpoint: drop them.
+	s.Endpoints = slices.DeleteFunc(s.Endpoints, func(e *registry.Endpoint) bool { return e == nil })
 	return &s, nil
 }
 
@@ -114,6 +119,11 @@ func validateService(s *registry.Service) error {
 			return fmt.Errorf("zookeeper: service %q: node id %q appears twice", s.Name, n.Id)
 		}
 		seen[n.Id] = true
+	}
+	for i, e := range s.Endpoints {
+		if e == nil {
+			return fmt.Errorf("zookeeper: service %q: endpoint %d is nil", s.Name, i)
+		}
 	}
 	return nil
 }

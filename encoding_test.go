@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go-micro.dev/v4/registry"
+	util "go-micro.dev/v4/util/registry"
 )
 
 func TestEscapeSegment(t *testing.T) {
@@ -118,6 +119,7 @@ func FuzzDecodeNode(f *testing.F) {
 		`{"name":"greeter","version":"1","metadata":{"a":"b"},"endpoints":[{"name":"E","request":{"name":"r","type":"t","values":[{"name":"v"}]}}],"nodes":[{"id":"n","address":"a:1","metadata":{"x":"y"}}]}`,
 		`{"name":"s","nodes":[{"id":"a"},{"id":"b"}]}`,
 		`{"name":"s","nodes":[null]}`,
+		`{"name":"s","endpoints":[null],"nodes":[{"id":"a"}]}`,
 		`null`, `[]`, ``, `{`, "\x00\xff",
 	} {
 		f.Add([]byte(seed))
@@ -131,6 +133,7 @@ func FuzzDecodeNode(f *testing.F) {
 		require.NotEmpty(t, s.Name)
 		require.Len(t, s.Nodes, 1)
 		require.NotEmpty(t, s.Nodes[0].Id)
+		util.CopyService(s) // what every reader does with it: must not panic
 		b, err := encodeNode(s, s.Nodes[0])
 		if err != nil {
 			require.Contains(t, err.Error(), "byte limit") // only size can fail

@@ -135,6 +135,37 @@ func TestAuthFromEnvironment(t *testing.T) {
 	assert.NotContains(t, err.Error(), "nocolon", "credentials are never echoed")
 }
 
+func TestSessionTimeoutFromEnvironment(t *testing.T) {
+	t.Setenv(EnvAuth, "")
+	tests := []struct {
+		name string
+		env  string
+		opts []registry.Option
+		want time.Duration
+		err  string
+	}{
+		{"unset", "", nil, DefaultSessionTimeout, ""},
+		{"set", "4s", nil, 4 * time.Second, ""},
+		{"option wins", "4s", []registry.Option{SessionTimeout(7 * time.Second)}, 7 * time.Second, ""},
+		{"not a duration", "4", nil, 0, "is not a duration"},
+		{"too small", "1us", nil, 0, "below 1ms"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv(EnvSessionTimeout, tt.env)
+			c, err := newConfig(*registry.NewOptions(tt.opts...))
+			if tt.err != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), "zookeeper: ")
+				assert.Contains(t, err.Error(), tt.err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, c.sessionTimeout)
+		})
+	}
+}
+
 func TestInvalidOptionsAreReportedNotPanicked(t *testing.T) {
 	r := NewRegistry(registry.Timeout(-1))
 	require.NotNil(t, r)

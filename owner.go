@@ -149,6 +149,23 @@ func (o *owner) deregister(ctx context.Context, s *session, cfg config, service,
 	return nil
 }
 
+// forget is deregister for when there is no session to delete the node
+// with: the node is forgotten at once, so that no reconnect restores it, and
+// a worker deletes its znode, if this registry's session still owns it, once
+// ZooKeeper is back. A node this registry never registered is left alone.
+func (o *owner) forget(service, id string) {
+	key := nodeKey(service, id)
+	o.mu.Lock()
+	n := o.nodes[key]
+	if n != nil {
+		n.removed, n.data, n.confirmed = true, nil, 0
+	}
+	o.mu.Unlock()
+	if n != nil {
+		o.queue.Add(key)
+	}
+}
+
 // newSession is called by the keeper when a session is established that is
 // not the one before: nodes of the old session are gone, so every owned
 // node is re-created and pending deletions are moot. The channel returned
@@ -217,6 +234,10 @@ func (o *owner) run() {
 		err := o.reconcile(key)
 		switch {
 		case err == nil:
+			o.queue.Forget(key)
+			o.doneRestoring(key)
+		case o.r.ctx.Err() != nil:
+			// Closed while at work: the session goes, and its nodes with it.
 			o.queue.Forget(key)
 			o.doneRestoring(key)
 		case isTransient(err):
@@ -323,7 +344,7 @@ func (o *owner) write(ctx context.Context, s *session, cfg config, n *ownedNode)
 			}
 			continue
 		case !errors.Is(err, zk.ErrNodeExists):
-			return describe(err, p)
+			return describe(cfg, opCreate, err, p)
 		}
 
 		type got struct {
@@ -338,8 +359,9 @@ func (o *owner) write(ctx context.Context, s *session, cfg config, n *ownedNode)
 		case errors.Is(err, zk.ErrNoNode):
 			continue
 		case err != nil:
-			return describe(err, p)
+			return describe(cfg, opRead, err, p)
 		}
+		op := opChange
 		if g.stat.EphemeralOwner == s.sessionID() {
 			if bytes.Equal(g.data, data) {
 				return nil
@@ -348,6 +370,7 @@ func (o *owner) write(ctx context.Context, s *session, cfg config, n *ownedNode)
 				return c.Set(p, data, g.stat.Version)
 			})
 		} else {
+			op = opReplace
 			err = replace(ctx, s, cfg, p, data, g.stat.Version)
 		}
 		switch {
@@ -356,7 +379,7 @@ func (o *owner) write(ctx context.Context, s *session, cfg config, n *ownedNode)
 		case errors.Is(err, zk.ErrNoNode), errors.Is(err, zk.ErrBadVersion), errors.Is(err, zk.ErrNodeExists):
 			continue
 		default:
-			return describe(err, p)
+			return describe(cfg, op, err, p)
 		}
 	}
 	return fmt.Errorf("zookeeper: %s kept changing under %d attempts to write it", p, maxWriteAttempts)
@@ -399,7 +422,7 @@ func (o *owner) remove(ctx context.Context, s *session, cfg config, n *ownedNode
 		case errors.Is(err, zk.ErrNoNode):
 			return nil
 		case err != nil:
-			return describe(err, p)
+			return describe(cfg, opRead, err, p)
 		case stat.EphemeralOwner != s.sessionID():
 			return nil
 		}
@@ -412,7 +435,7 @@ func (o *owner) remove(ctx context.Context, s *session, cfg config, n *ownedNode
 		case errors.Is(err, zk.ErrBadVersion):
 			continue
 		default:
-			return describe(err, p)
+			return describe(cfg, opDelete, err, p)
 		}
 	}
 	return fmt.Errorf("zookeeper: %s kept changing under %d attempts to delete it", p, maxWriteAttempts)
@@ -420,8 +443,10 @@ func (o *owner) remove(ctx context.Context, s *session, cfg config, n *ownedNode
 
 // ensureDirs creates dir and its missing ancestors: the service directory
 // (the last segment below the root) as a container znode, which the server
-// deletes once its last node is gone, and the root and its ancestors as
-// persistent znodes. NodeExists is success: many processes may race here.
+// deletes once its last node is gone, with cfg.dirACL; and the root and its
+// ancestors as persistent znodes with cfg.rootACL. NodeExists is success:
+// many processes may race here, and a directory someone else created keeps
+// its ACL.
 func ensureDirs(ctx context.Context, s *session, cfg config, dir string) error {
 	var missing []string
 	for p := dir; p != "/" && p != "."; p = path.Dir(p) {
@@ -431,20 +456,20 @@ func ensureDirs(ctx context.Context, s *session, cfg config, dir string) error {
 	// deepest first and walk up only on NoNode.
 	for i := 0; i < len(missing); {
 		p := missing[i]
-		flag := int32(zk.FlagPersistent)
+		flag, acl := int32(zk.FlagPersistent), cfg.rootACL
 		if len(p) > len(cfg.root) {
-			flag = zk.FlagContainer
+			flag, acl = zk.FlagContainer, cfg.dirACL
 		}
 		_, err := call(ctx, s, func(c *zk.Conn) (string, error) {
 			if flag == zk.FlagContainer {
-				created, err := c.CreateContainer(p, nil, zk.FlagContainer, cfg.dirACL)
+				created, err := c.CreateContainer(p, nil, zk.FlagContainer, acl)
 				if isUnimplemented(err) {
 					// Before ZooKeeper 3.6: no containers.
-					return c.Create(p, nil, zk.FlagPersistent, cfg.dirACL)
+					return c.Create(p, nil, zk.FlagPersistent, acl)
 				}
 				return created, err
 			}
-			return c.Create(p, nil, zk.FlagPersistent, cfg.dirACL)
+			return c.Create(p, nil, zk.FlagPersistent, acl)
 		})
 		switch {
 		case err == nil, errors.Is(err, zk.ErrNodeExists):
@@ -455,10 +480,10 @@ func ensureDirs(ctx context.Context, s *session, cfg config, dir string) error {
 		case errors.Is(err, zk.ErrNoNode):
 			i++ // parent missing: go up
 			if i == len(missing) {
-				return describe(err, p)
+				return describe(cfg, opCreate, err, p)
 			}
 		default:
-			return describe(err, p)
+			return describe(cfg, opCreate, err, p)
 		}
 	}
 	return nil
@@ -470,13 +495,39 @@ func isUnimplemented(err error) bool {
 	return err != nil && (errors.Is(err, zk.ErrBadArguments) || strings.HasSuffix(err.Error(), "unknown error: -6"))
 }
 
-// describe names the path in err and explains ZooKeeper's refusals.
-func describe(err error, p string) error {
+// Operations named by describe.
+const (
+	opCreate  = "create"
+	opRead    = "read"
+	opChange  = "change"
+	opReplace = "replace"
+	opDelete  = "delete"
+)
+
+// describe names the path in err and, for ZooKeeper's refusals, which
+// permission on which znode this registry lacks: ZooKeeper checks CREATE and
+// DELETE on the parent directory, READ and WRITE on the znode itself.
+// Refusals are permanent (isTransient is false): callers return them rather
+// than retry.
+func describe(cfg config, op string, err error, p string) error {
 	switch {
 	case errors.Is(err, zk.ErrNoAuth):
-		return fmt.Errorf("not allowed to write %s (check the credentials and the ACL of its parent): %w", p, err)
+		var missing string
+		switch op {
+		case opCreate:
+			missing = "the ACL of " + path.Dir(p) + " does not grant CREATE"
+		case opDelete:
+			missing = "the ACL of " + path.Dir(p) + " does not grant DELETE"
+		case opReplace:
+			missing = "it belongs to another session, and the ACL of " + path.Dir(p) + " does not grant DELETE and CREATE"
+		case opChange:
+			missing = "its ACL does not grant WRITE"
+		default:
+			missing = "its ACL does not grant READ"
+		}
+		return fmt.Errorf("not allowed to %s %s: %s to %s: %w", op, p, missing, cfg.identity(), err)
 	case errors.Is(err, zk.ErrInvalidACL):
-		return fmt.Errorf("ZooKeeper refused the ACL for %s (an \"auth\" ACL needs credentials): %w", p, err)
+		return fmt.Errorf("ZooKeeper refused the ACL for %s (see the ACL and DirACL options): %w", p, err)
 	default:
 		return fmt.Errorf("%s: %w", p, err)
 	}

@@ -1,14 +1,17 @@
 package zookeeper
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/go-zookeeper/zk"
@@ -32,6 +35,9 @@ type session struct {
 
 	authed bool // credentials were sent on this connection; keeper only
 
+	connErr    *connError         // why connecting last failed, for waitReady
+	cancelDial context.CancelFunc // interrupts a dial or TLS handshake in progress
+
 	mu      sync.Mutex    // guards the fields below
 	ready   chan struct{} // closed while a session is established and authenticated
 	sid     int64         // id of the session the keeper last saw established
@@ -44,25 +50,35 @@ type session struct {
 // dial opens a connection for cfg. It does not wait for it: zk connects in
 // the background and the keeper learns of it through events.
 func dial(cfg config, gen uint64, events *eventQueue) (*session, error) {
-	dialer := zk.Dialer(net.DialTimeout)
-	if cfg.tls != nil {
-		dialer = tlsDialer(cfg.tls)
+	tlsCfg, err := cfg.tlsConfig()
+	if err != nil {
+		return nil, err
 	}
+	dialCtx, cancelDial := context.WithCancel(context.Background())
+	dialer := plainDialer(dialCtx)
+	if tlsCfg != nil {
+		dialer = tlsDialer(dialCtx, tlsCfg, cfg.timeout)
+	}
+	connErr := &connError{}
+	dialer = reportingDialer(dialer, connErr, tlsCfg != nil)
 	conn, evc, err := zk.Connect(cfg.servers, cfg.sessionTimeout,
 		zk.WithLogger(zkLogger{cfg.logger}),
 		zk.WithEventCallback(func(e zk.Event) { events.push(gen, e) }),
-		zk.WithDialer(dialer),
+		zk.WithDialer(bufferedDialer(dialer)),
 	)
 	if err != nil {
+		cancelDial()
 		return nil, fmt.Errorf("zookeeper: connect to %s: %w", strings.Join(cfg.servers, ","), err)
 	}
 	s := &session{
-		conn:    conn,
-		gen:     gen,
-		servers: cfg.servers,
-		sem:     make(chan struct{}, cfg.readConcurrency),
-		ready:   make(chan struct{}),
-		done:    make(chan struct{}),
+		conn:       conn,
+		gen:        gen,
+		servers:    cfg.servers,
+		connErr:    connErr,
+		cancelDial: cancelDial,
+		sem:        make(chan struct{}, cfg.readConcurrency),
+		ready:      make(chan struct{}),
+		done:       make(chan struct{}),
 	}
 	// zk also sends every event the callback sees to evc, dropping them when
 	// it is full. Drain it until zk closes it, which tells close that zk's
@@ -75,9 +91,20 @@ func dial(cfg config, gen uint64, events *eventQueue) (*session, error) {
 	return s, nil
 }
 
+// plainDialer dials TCP within zk's connect timeout, or until ctx ends.
+func plainDialer(ctx context.Context) zk.Dialer {
+	return func(network, address string, timeout time.Duration) (net.Conn, error) {
+		d := &net.Dialer{Timeout: timeout}
+		return d.DialContext(ctx, network, address)
+	}
+}
+
 // tlsDialer dials ZooKeeper's secure client port. Verification follows cfg;
-// without a ServerName in cfg, the host of the address is verified.
-func tlsDialer(cfg *tls.Config) zk.Dialer {
+// without a ServerName in cfg, the host of the address is verified. The TCP
+// connection must be made within zk's connect timeout (1 s), the handshake
+// within handshake (registry.Timeout): a server's first handshakes, before
+// its JVM warms up, can take longer than a second. ctx ends both early.
+func tlsDialer(ctx context.Context, cfg *tls.Config, handshake time.Duration) zk.Dialer {
 	return func(network, address string, timeout time.Duration) (net.Conn, error) {
 		c := cfg.Clone()
 		if c.ServerName == "" {
@@ -86,11 +113,107 @@ func tlsDialer(cfg *tls.Config) zk.Dialer {
 			}
 		}
 		d := &net.Dialer{Timeout: timeout}
-		conn, err := tls.DialWithDialer(d, network, address, c)
+		raw, err := d.DialContext(ctx, network, address)
 		if err != nil {
-			return nil, fmt.Errorf("tls: %w", err)
+			return nil, err
+		}
+		hctx, cancel := context.WithTimeout(ctx, max(timeout, handshake))
+		defer cancel()
+		conn := tls.Client(raw, c)
+		if err := conn.HandshakeContext(hctx); err != nil {
+			raw.Close()
+			var remote *net.OpError
+			if len(c.Certificates) == 0 && c.GetClientCertificate == nil && errors.As(err, &remote) && remote.Op == "remote error" {
+				return nil, fmt.Errorf("TLS handshake with %s, refused by the server (if it requires a client certificate, see registry.TLSConfig and %s): %w", address, EnvTLSCert, err)
+			}
+			return nil, fmt.Errorf("TLS handshake with %s: %w", address, err)
 		}
 		return conn, nil
+	}
+}
+
+// connError remembers why connecting last failed. zk retries connecting
+// forever and only logs why; a call that times out waiting for a session
+// reports this instead (a refused connection, a certificate the registry
+// does not trust, a plaintext client at a TLS port).
+type connError struct {
+	mu  sync.Mutex // guards err
+	err error
+}
+
+func (e *connError) set(err error) {
+	e.mu.Lock()
+	e.err = err
+	e.mu.Unlock()
+}
+
+func (e *connError) get() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.err
+}
+
+// reportingDialer wraps d so that errs learns why connecting fails: d's own
+// error, or the server closing the connection before it answered zk's
+// session handshake.
+func reportingDialer(d zk.Dialer, errs *connError, secure bool) zk.Dialer {
+	return func(network, address string, timeout time.Duration) (net.Conn, error) {
+		c, err := d(network, address, timeout)
+		if err != nil {
+			errs.set(err)
+			return nil, err
+		}
+		return &handshakeConn{Conn: c, address: address, secure: secure, errs: errs}, nil
+	}
+}
+
+// handshakeConn records a read that fails before the server sent anything:
+// the session handshake was refused. A secure client port closes a
+// plaintext connection at once, which looks like this.
+type handshakeConn struct {
+	net.Conn
+	address  string
+	secure   bool
+	errs     *connError
+	answered atomic.Bool
+}
+
+func (c *handshakeConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.answered.Store(true)
+	} else if err != nil && !c.answered.Load() {
+		hint := ""
+		if !c.secure && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
+			hint = " (a ZooKeeper secure client port does this to a plaintext client: to dial TLS, see registry.Secure and " + EnvTLS + ")"
+		}
+		c.errs.set(fmt.Errorf("%s did not answer the session handshake%s: %w", c.address, hint, err))
+	}
+	return n, err
+}
+
+// readBufferSize is the read buffer of each connection (see bufferedConn).
+const readBufferSize = 32 << 10
+
+// bufferedConn reads through a buffer. zk reads every response with two
+// reads, its length and then its body, each a system call on a bare
+// connection; when many reads are in flight, one call through the buffer
+// usually fetches several responses.
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// bufferedDialer returns d's connections wrapped in a bufferedConn.
+func bufferedDialer(d zk.Dialer) zk.Dialer {
+	return func(network, address string, timeout time.Duration) (net.Conn, error) {
+		c, err := d(network, address, timeout)
+		if err != nil {
+			return nil, err
+		}
+		return &bufferedConn{Conn: c, r: bufio.NewReaderSize(c, readBufferSize)}, nil
 	}
 }
 
@@ -102,6 +225,7 @@ func (s *session) close() {
 	s.closing = true
 	s.mu.Unlock()
 	if !already {
+		s.cancelDial()
 		s.conn.Close()
 	}
 	<-s.done
@@ -133,6 +257,9 @@ func (s *session) setReady(ok bool) {
 			close(s.ready)
 		}
 	}
+	if ok {
+		s.connErr.set(nil)
+	}
 }
 
 func (s *session) readyChan() chan struct{} {
@@ -163,7 +290,10 @@ func (s *session) waitReady(ctx context.Context) error {
 	case <-s.done:
 		return errSessionClosed
 	case <-ctx.Done():
-		return fmt.Errorf("zookeeper: no session with %s (state %s): %w", strings.Join(s.servers, ","), s.conn.State(), ctx.Err())
+		if last := s.connErr.get(); last != nil {
+			return fmt.Errorf("no session with %s (state %s; last connection error: %w): %w", strings.Join(s.servers, ","), s.conn.State(), last, ctx.Err())
+		}
+		return fmt.Errorf("no session with %s (state %s): %w", strings.Join(s.servers, ","), s.conn.State(), ctx.Err())
 	}
 }
 
@@ -206,17 +336,14 @@ type znode struct {
 	err  error
 }
 
-// readAll reads the znodes at paths concurrently on s and sets a data watch
-// on each when watch is true. The i-th result belongs to paths[i].
-func (s *session) readAll(ctx context.Context, paths []string, watch bool) ([]znode, error) {
+// readAll reads the znodes at paths concurrently on s, for calls bounded by
+// ctx (the mirror's workers use readWatched). The i-th result belongs to
+// paths[i].
+func (s *session) readAll(ctx context.Context, paths []string) ([]znode, error) {
 	out := make([]znode, len(paths))
 	err := s.each(ctx, len(paths), func(c *zk.Conn, i int) {
 		z := &out[i]
-		if watch {
-			z.data, z.stat, _, z.err = c.GetW(paths[i])
-		} else {
-			z.data, z.stat, z.err = c.Get(paths[i])
-		}
+		z.data, z.stat, z.err = c.Get(paths[i])
 	})
 	if err != nil {
 		return nil, err
@@ -273,25 +400,72 @@ func (s *session) each(ctx context.Context, n int, fn func(c *zk.Conn, i int)) e
 
 // listChildren lists the children of p and leaves a watch that fires when
 // they change or when p is created or deleted. A missing p has no children.
+//
+// It is for the mirror's workers and calls zk on the caller's goroutine: a
+// zk call cannot be cancelled, but zk fails it when the connection is lost
+// or closed (Close closes it before waiting for the workers), which bounds
+// it; going through call would add two goroutine hand-offs to the latency of
+// every watch event. ctx is checked before each call.
 func listChildren(ctx context.Context, s *session, p string) ([]string, error) {
 	for attempt := 0; attempt < 3; attempt++ {
-		children, err := call(ctx, s, func(c *zk.Conn) ([]string, error) {
-			ch, _, _, err := c.ChildrenW(p)
-			return ch, err
-		})
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		children, _, _, err := s.conn.ChildrenW(p)
 		if !errors.Is(err, zk.ErrNoNode) {
 			return children, err
 		}
-		exists, err := call(ctx, s, func(c *zk.Conn) (bool, error) {
-			ok, _, _, err := c.ExistsW(p)
-			return ok, err
-		})
+		exists, _, _, err := s.conn.ExistsW(p)
 		if err != nil || !exists {
 			return nil, err
 		}
 		// Created between the two calls: list again.
 	}
 	return nil, fmt.Errorf("zookeeper: %s keeps being created and deleted", p)
+}
+
+// readWatched reads the znodes at paths and sets a data watch on each, for
+// the mirror's workers. The caller's goroutine is one of the readers (see
+// listChildren): a single read, the usual case after a watch event, needs
+// no other goroutine, and more share cap(s.sem) reads in flight with the
+// rest of the session. The i-th result belongs to paths[i].
+func (s *session) readWatched(ctx context.Context, paths []string) ([]znode, error) {
+	out := make([]znode, len(paths))
+	var next atomic.Int64
+	read := func() {
+		for {
+			i := int(next.Add(1)) - 1
+			if i >= len(paths) || ctx.Err() != nil {
+				return
+			}
+			select {
+			case s.sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			z := &out[i]
+			z.data, z.stat, _, z.err = s.conn.GetW(paths[i])
+			<-s.sem
+		}
+	}
+	var helpers sync.WaitGroup
+	for h := 1; h < min(len(paths), cap(s.sem)); h++ {
+		if !s.track() {
+			break // closing: zk fails the caller's reads at once
+		}
+		helpers.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer helpers.Done()
+			read()
+		}()
+	}
+	read()
+	helpers.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // isTransient reports whether err may go away by itself (a lost connection,

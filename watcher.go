@@ -1,7 +1,6 @@
 package zookeeper
 
 import (
-	"bytes"
 	"context"
 	"sync"
 
@@ -137,7 +136,7 @@ func (w *zkWatcher) advance() *registry.Result {
 			w.queued = append(w.queued, result("create", cur.svc))
 		case cur == nil:
 			w.queued = append(w.queued, result("delete", prev.svc))
-		case bytes.Equal(prev.data, cur.data):
+		case prev.sum == cur.sum:
 			// Gone and back with the same data (e.g. restored after a
 			// session expiry) while nobody looked: nothing to report.
 		case prev.svc.Version != cur.svc.Version || prev.svc.Name != cur.svc.Name:

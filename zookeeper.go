@@ -88,8 +88,10 @@ type zkRegistry struct {
 // roots everything under /chroot), registry.Timeout (default 5 s: bounds the
 // wait for a session and each call), registry.Logger, registry.Secure and
 // registry.TLSConfig (TLS to ZooKeeper's secure client port), and this
-// package's SessionTimeout, Prefix, Auth, ACL, MirrorReads, MirrorIdle and
-// ReadConcurrency.
+// package's SessionTimeout, Prefix, Auth, ACL, DirACL, MirrorReads,
+// MirrorIdle and ReadConcurrency. For services selected with
+// --registry=zookeeper, environment variables stand in for some of them:
+// EnvSessionTimeout, EnvAuth and the EnvTLS* variables.
 //
 // The registry's Close method (it implements io.Closer) ends its session,
 // which removes its nodes at once, and stops its goroutines.
@@ -195,7 +197,10 @@ func (r *zkRegistry) Register(s *registry.Service, opts ...registry.RegisterOpti
 
 // Deregister deletes the nodes of s that this registry's session owns and
 // stops keeping them. Nodes that are missing or owned by another session are
-// left alone and are not an error.
+// left alone and are not an error. When ZooKeeper cannot be reached, the
+// error says so, but the nodes are forgotten all the same: no reconnect
+// restores them, and they are deleted once ZooKeeper is back (or went with
+// the session, if it expired).
 func (r *zkRegistry) Deregister(s *registry.Service, opts ...registry.DeregisterOption) error {
 	if err := validateService(s); err != nil {
 		return err
@@ -208,6 +213,9 @@ func (r *zkRegistry) Deregister(s *registry.Service, opts ...registry.Deregister
 	defer cancel()
 	sess, err := r.conn(ctx)
 	if err != nil {
+		for _, n := range s.Nodes {
+			r.owner.forget(s.Name, n.Id)
+		}
 		return fmt.Errorf("zookeeper: deregister service %q: %w", s.Name, err)
 	}
 	var errs []error
@@ -427,7 +435,7 @@ func readService(ctx context.Context, s *session, cfg config, dir string) ([]*re
 	for i, c := range children {
 		paths[i] = dirPath + "/" + c
 	}
-	got, err := s.readAll(ctx, paths, false)
+	got, err := s.readAll(ctx, paths)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", dirPath, err)
 	}
@@ -464,7 +472,7 @@ func readAllServices(ctx context.Context, s *session, cfg config) ([]*registry.S
 			paths = append(paths, cfg.root+"/"+d+"/"+c)
 		}
 	}
-	got, err := s.readAll(ctx, paths, false)
+	got, err := s.readAll(ctx, paths)
 	if err != nil {
 		return nil, fmt.Errorf("read services: %w", err)
 	}
@@ -477,6 +485,7 @@ func readAllServices(ctx context.Context, s *session, cfg config) ([]*registry.S
 // skipping (and logging) what is not a registration.
 func decodeAll(cfg config, paths []string, got []znode) []*registry.Service {
 	nodes := make([]*registry.Service, 0, len(got))
+	var d sharedDecoder
 	for i, z := range got {
 		if errors.Is(z.err, zk.ErrNoNode) {
 			continue
@@ -485,7 +494,7 @@ func decodeAll(cfg config, paths []string, got []znode) []*registry.Service {
 			cfg.logger.Logf(logger.WarnLevel, "zookeeper: skipping %s: %v", paths[i], z.err)
 			continue
 		}
-		s, err := decodeNode(z.data)
+		s, err := d.decode(z.data)
 		if err != nil {
 			cfg.logger.Logf(logger.WarnLevel, "zookeeper: skipping %s: %v", paths[i], err)
 			continue
