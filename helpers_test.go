@@ -44,7 +44,9 @@ func TestMain(m *testing.M) {
 func runChild(mode string) int {
 	switch mode {
 	case "register":
-		// Register one node and stay alive until killed.
+		// Register one node and stay alive until killed. Quiet: the first
+		// line printed is REGISTERED (or ERROR).
+		_ = logger.Init(logger.WithLevel(logger.WarnLevel))
 		st, _ := time.ParseDuration(os.Getenv("ZK_SESSION_TIMEOUT"))
 		r := NewRegistry(registry.Addrs(os.Getenv("ZK_ADDR")), SessionTimeout(st))
 		svc := &registry.Service{

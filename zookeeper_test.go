@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"syscall"
@@ -256,10 +257,12 @@ func TestNodeDeletedByHandIsRestored(t *testing.T) {
 	eventually(t, 5*time.Second, func() bool { return r.owner.confirmed(nodeKey("guarded", "n1")) }, "node never confirmed")
 
 	require.NoError(t, raw.Delete("/micro-registry/guarded/n1", -1))
+	deleted := time.Now()
 	eventually(t, 5*time.Second, func() bool {
 		data, st, err := raw.Get("/micro-registry/guarded/n1")
 		return err == nil && st.EphemeralOwner == r.sessionID() && string(data) == string(mustPayload(t, s))
 	}, "node deleted by hand was not restored")
+	t.Logf("node deleted by hand restored after %v", time.Since(deleted).Round(time.Millisecond))
 
 	// Re-registering after the node vanished writes it again (the old
 	// plugin skipped it because the hash had not changed).
@@ -295,6 +298,8 @@ func TestDeregisterLeavesOthersNodes(t *testing.T) {
 func TestCrashedProcessDisappears(t *testing.T) {
 	srv := zktest.Start(t)
 	r := newTestRegistry(t, []string{srv.Addr})
+	direct := newTestRegistry(t, []string{srv.Addr}, MirrorReads(false))
+	raw := rawConn(t, srv.Addr)
 	w, err := r.Watch(registry.WatchService("crashy"))
 	require.NoError(t, err)
 	defer w.Stop()
@@ -305,13 +310,41 @@ func TestCrashedProcessDisappears(t *testing.T) {
 	})
 	res := next(t, w, 10*time.Second)
 	assert.Equal(t, "create", res.Action)
+	_, err = direct.GetService("crashy")
+	require.NoError(t, err)
 
 	require.NoError(t, c.cmd.Process.Signal(syscall.SIGKILL))
 	killed := time.Now()
-	res = next(t, w, sessionTimeout+5*time.Second)
-	assert.Equal(t, "delete", res.Action)
-	assert.Equal(t, "c1", res.Service.Nodes[0].Id)
-	t.Logf("crashed node gone after %v (session timeout %v)", time.Since(killed).Round(time.Millisecond), sessionTimeout)
+	// Every observer loses the node within the session timeout plus a small
+	// margin: ZooKeeper itself, a watcher, and GetService without the mirror.
+	const margin = time.Second
+	watcherGone := make(chan time.Duration, 1)
+	go func() {
+		res, err := nextWithin(w, sessionTimeout+5*time.Second)
+		if err != nil || res.Action != "delete" || res.Service.Nodes[0].Id != "c1" {
+			watcherGone <- -1
+			return
+		}
+		watcherGone <- time.Since(killed)
+	}()
+	var inZK, inGet time.Duration
+	for inZK == 0 || inGet == 0 {
+		if ok, _, err := raw.Exists("/micro-registry/crashy/c1"); inZK == 0 && err == nil && !ok {
+			inZK = time.Since(killed)
+		}
+		if _, err := direct.GetService("crashy"); inGet == 0 && errors.Is(err, registry.ErrNotFound) {
+			inGet = time.Since(killed)
+		}
+		require.Less(t, time.Since(killed), sessionTimeout+5*time.Second, "crashed node still visible")
+		time.Sleep(10 * time.Millisecond)
+	}
+	inWatch := <-watcherGone
+	require.Positive(t, inWatch, "the watcher did not report the crashed node's delete")
+	t.Logf("crashed node gone after %v in ZooKeeper, %v for GetService, %v for a watcher (session timeout %v)",
+		inZK.Round(time.Millisecond), inGet.Round(time.Millisecond), inWatch.Round(time.Millisecond), sessionTimeout)
+	for _, d := range []time.Duration{inZK, inGet, inWatch} {
+		assert.LessOrEqual(t, d, sessionTimeout+margin, "gone later than the session timeout plus %v", margin)
+	}
 }
 
 func TestRestartWithinSessionTimeoutKeepsNewRegistration(t *testing.T) {
@@ -321,18 +354,29 @@ func TestRestartWithinSessionTimeoutKeepsNewRegistration(t *testing.T) {
 	c, line := startChild(t, "register", []string{
 		"ZK_ADDR=" + srv.Addr, "ZK_SERVICE=phoenix", "ZK_NODE=p1", "ZK_SESSION_TIMEOUT=" + sessionTimeout.String(),
 	})
+	require.True(t, strings.HasPrefix(line, "REGISTERED 0x"), "child: %s", line)
 	require.NoError(t, c.cmd.Process.Signal(syscall.SIGKILL))
+	_, st, err := raw.Get("/micro-registry/phoenix/p1")
+	require.NoError(t, err, "the crashed process's node is still there")
+	require.Equal(t, line, fmt.Sprintf("REGISTERED 0x%x", st.EphemeralOwner), "owned by the crashed process's session")
 
 	// The restarted process registers the same node id while the dead
 	// session still owns it.
 	r := newTestRegistry(t, []string{srv.Addr}, SessionTimeout(sessionTimeout))
 	require.NoError(t, r.Register(svc("phoenix", "1.0.0", "p1")))
-	_, st, err := raw.Get("/micro-registry/phoenix/p1")
+	_, st, err = raw.Get("/micro-registry/phoenix/p1")
 	require.NoError(t, err)
 	require.Equal(t, r.sessionID(), st.EphemeralOwner, "registration must be owned by the new session (old: %s)", line)
 
 	// The old session's expiry must not take the new registration down.
-	time.Sleep(2*sessionTimeout + time.Second)
+	oldSession := strings.TrimPrefix(line, "REGISTERED ")
+	expired := func() bool {
+		out, err := zktest.FourLetter(srv.Addr, "dump")
+		sessions, _, _ := strings.Cut(out, "ephemeral nodes dump:")
+		return err == nil && strings.Contains(sessions, "SessionTracker dump:") && !strings.Contains(sessions, oldSession)
+	}
+	require.False(t, expired(), "the old session %s must still be alive when the restarted process registers", oldSession)
+	eventually(t, 2*sessionTimeout+5*time.Second, expired, "old session %s never expired", oldSession)
 	_, st, err = raw.Get("/micro-registry/phoenix/p1")
 	require.NoError(t, err, "registration lost when the old session expired")
 	assert.Equal(t, r.sessionID(), st.EphemeralOwner)
