@@ -3,7 +3,7 @@
 # fuzzes the decoders of untrusted znode data for a bounded time.
 GO        ?= go
 FUZZTIME  ?= 10s
-FUZZ_TARGETS = FuzzDecodeNode FuzzEscapeSegment
+FUZZ_TARGETS = FuzzDecodeNode FuzzEscapeSegment FuzzSharedDecoder
 
 .PHONY: test zookeeper vet unit fuzz fuzz-long soak demo bench
 
@@ -27,8 +27,9 @@ fuzz-long:
 	$(MAKE) fuzz FUZZTIME=5m
 
 # The newcomer's first command: a 3-node ensemble on loopback, two hello
-# servers, a watching client, a crash, and a clean teardown.
-demo: zookeeper
+# servers, a watching client, a crash, and a clean teardown. demo.sh finds
+# ZooKeeper itself (Debian package, a running server, or docker compose).
+demo:
 	@scripts/demo.sh
 
 # Fault-injection churn soak (bounded; not part of `make test`).

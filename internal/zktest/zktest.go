@@ -19,7 +19,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"testing"
 	"time"
 )
 
@@ -36,6 +35,17 @@ const TickTime = 200 * time.Millisecond
 
 // startTimeout bounds the wait for a server to serve.
 const startTimeout = 60 * time.Second
+
+// TB is what zktest needs of its caller: *testing.T and *testing.B have it,
+// and a program that is not a test can provide it (the bench/ harness
+// does). Fatal and Fatalf must not return.
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	Cleanup(func())
+	TempDir() string
+}
 
 // Option configures servers.
 type Option func(*options)
@@ -93,7 +103,7 @@ func (e *Ensemble) Addrs() []string {
 
 // Start starts a standalone server and waits until it serves. It is
 // stopped when t ends.
-func Start(t testing.TB, opts ...Option) *Server {
+func Start(t TB, opts ...Option) *Server {
 	t.Helper()
 	var o options
 	for _, opt := range opts {
@@ -120,7 +130,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 
 // StartEnsemble starts an ensemble of n servers and waits until all of them
 // serve. It is stopped when t ends.
-func StartEnsemble(t testing.TB, n int, opts ...Option) *Ensemble {
+func StartEnsemble(t TB, n int, opts ...Option) *Ensemble {
 	t.Helper()
 	var o options
 	for _, opt := range opts {
@@ -182,7 +192,7 @@ func (e *Ensemble) WaitLeader(d time.Duration) (*Server, error) {
 	}
 }
 
-func javaCommand(t testing.TB, o options, main string) []string {
+func javaCommand(t TB, o options, main string) []string {
 	t.Helper()
 	java, err := exec.LookPath("java")
 	if err != nil {
@@ -213,7 +223,7 @@ func javaCommand(t testing.TB, o options, main string) []string {
 	return append(args, "-cp", strings.Join(cp, string(os.PathListSeparator)), main)
 }
 
-func writeConfig(t testing.TB, s *Server, o options, members []string) {
+func writeConfig(t TB, s *Server, o options, members []string) {
 	t.Helper()
 	data := filepath.Join(s.Dir, "data")
 	if err := os.MkdirAll(data, 0o755); err != nil {
@@ -391,7 +401,7 @@ func (s *Server) LogTail(n int) string {
 }
 
 // freePorts returns n distinct free loopback ports.
-func freePorts(t testing.TB, n int) []int {
+func freePorts(t TB, n int) []int {
 	t.Helper()
 	var ports []int
 	var ls []net.Listener
