@@ -12,9 +12,11 @@ import (
 
 // go-micro's flags set a registry's addresses and nothing else: the plugin's
 // own options, such as its session timeout, are given in code. This file
-// turns one of them into a flag. Without it the plugin's default applies
-// (zookeeper.DefaultSessionTimeout, 10s): a crashed server then stays
-// discoverable for up to 10s.
+// shows how to turn one of them into a flag of your service. (For the
+// session timeout, the plugin also reads the environment variable
+// MICRO_REGISTRY_ZOOKEEPER_SESSION_TIMEOUT; the flag wins.) Without either,
+// the plugin's default applies (zookeeper.DefaultSessionTimeout, 10s): a
+// crashed server then stays discoverable for up to 10s.
 
 // sessionTimeoutFlag is --zookeeper_session_timeout, stored in d.
 func sessionTimeoutFlag(d *time.Duration) cli.Flag {
