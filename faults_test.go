@@ -842,20 +842,8 @@ func TestFiveNodeEnsembleStampedeAndMemberLoss(t *testing.T) {
 	require.False(t, ok, "the ensemble must start empty")
 
 	t.Run("50 registries register the same new service at once", func(t *testing.T) {
-		var wg sync.WaitGroup
-		errs := make([]error, n)
-		start := make(chan struct{})
-		for i, r := range regs {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				errs[i] = r.Register(svc("herd", "1", fmt.Sprintf("h%02d", i)))
-			}()
-		}
 		began := time.Now()
-		close(start)
-		wg.Wait()
+		errs := registerAtOnce(regs, func(i int) *registry.Service { return svc("herd", "1", fmt.Sprintf("h%02d", i)) })
 		took := time.Since(began)
 		for i, err := range errs {
 			require.NoError(t, err, "registry %d", i)

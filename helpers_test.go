@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -249,4 +250,23 @@ func (o *owner) confirmed(key string) bool {
 	defer o.mu.Unlock()
 	n := o.nodes[key]
 	return n != nil && n.confirmed != 0
+}
+
+// registerAtOnce has every registry of regs register service(i), all
+// released at the same moment, and returns their errors.
+func registerAtOnce(regs []*zkRegistry, service func(i int) *registry.Service) []error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(regs))
+	start := make(chan struct{})
+	for i, r := range regs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs[i] = r.Register(service(i))
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return errs
 }

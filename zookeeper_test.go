@@ -519,19 +519,7 @@ func TestConcurrentFirstRegistration(t *testing.T) {
 	for i := range regs {
 		regs[i] = newTestRegistry(t, []string{srv.Addr})
 	}
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	start := make(chan struct{})
-	for i, r := range regs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			errs[i] = r.Register(svc("stampede", "1", "n"+string(rune('a'+i))))
-		}()
-	}
-	close(start)
-	wg.Wait()
+	errs := registerAtOnce(regs, func(i int) *registry.Service { return svc("stampede", "1", "n"+string(rune('a'+i))) })
 	for i, err := range errs {
 		require.NoError(t, err, "registry %d", i)
 	}
