@@ -3,7 +3,8 @@
 // processed by two workers at once, and a key added while it is processed
 // is processed again afterwards. Failed keys come back after an exponential
 // backoff. It follows the shape of client-go's workqueue, reduced to what
-// the registry needs.
+// the registry needs, plus a pool of workers that grows with the work (see
+// Process).
 package workqueue
 
 import (
@@ -24,6 +25,12 @@ type Queue struct {
 	failures   map[string]int      // consecutive Retry calls per key
 	delayed    delayHeap
 	shutdown   bool
+
+	// The worker pool, when Process was called.
+	handle     func(key string)
+	spawn      func(func())
+	maxWorkers int
+	workers    int // pool workers running
 
 	wake chan struct{} // coalescing signal to the delay loop
 	stop chan struct{}
@@ -68,6 +75,64 @@ func (q *Queue) addLocked(key string) {
 	}
 	q.queue = append(q.queue, key)
 	q.cond.Signal()
+	q.growLocked()
+}
+
+// Process hands keys to handle on a pool of at most max goroutines, which
+// spawn starts. A worker is started when a key becomes ready and no worker
+// is free to take it, and ends when no key is ready, so an idle queue holds
+// no goroutine. handle must end the key with Forget or Retry as needed; the
+// pool calls Done. spawn must run its function on a new goroutine that its
+// caller owns (waits for); it is called with the queue's lock held and is
+// never called after ShutDown. Process may be called once, before any key
+// is added.
+func (q *Queue) Process(max int, handle func(key string), spawn func(func())) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.handle, q.spawn, q.maxWorkers = handle, spawn, max
+	q.growLocked()
+}
+
+// growLocked starts pool workers while ready keys have no free worker.
+func (q *Queue) growLocked() {
+	if q.handle == nil {
+		return
+	}
+	for !q.shutdown && q.workers < q.maxWorkers && q.workers-len(q.processing) < len(q.queue) {
+		q.workers++
+		q.spawn(q.work)
+	}
+}
+
+// work is one pool worker: it processes ready keys until there is none.
+func (q *Queue) work() {
+	for {
+		key, ok := q.take()
+		if !ok {
+			return
+		}
+		q.handle(key)
+		q.Done(key)
+	}
+}
+
+// take returns a ready key without waiting, or false (and retires the
+// calling worker) when there is none.
+func (q *Queue) take() (string, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.shutdown || len(q.queue) == 0 {
+		q.workers--
+		return "", false
+	}
+	return q.popLocked(), true
+}
+
+// Workers returns the number of pool workers running.
+func (q *Queue) Workers() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.workers
 }
 
 // AddAfter queues key after d.
@@ -123,12 +188,17 @@ func (q *Queue) Get() (string, bool) {
 	if q.shutdown {
 		return "", false
 	}
+	return q.popLocked(), true
+}
+
+// popLocked moves the first ready key to processing and returns it.
+func (q *Queue) popLocked() string {
 	key := q.queue[0]
 	q.queue[0] = ""
 	q.queue = q.queue[1:]
 	delete(q.dirty, key)
 	q.processing[key] = struct{}{}
-	return key, true
+	return key
 }
 
 // Done ends the processing of key; if key was added meanwhile it is queued
@@ -140,6 +210,7 @@ func (q *Queue) Done(key string) {
 	if _, ok := q.dirty[key]; ok && !q.shutdown {
 		q.queue = append(q.queue, key)
 		q.cond.Signal()
+		q.growLocked()
 	}
 }
 

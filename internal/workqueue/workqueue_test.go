@@ -106,3 +106,68 @@ func TestShutDownUnblocksGetAndIsIdempotent(t *testing.T) {
 	_, ok := q.Get()
 	assert.False(t, ok)
 }
+
+// pool runs spawned workers on goroutines it waits for, as an owner does.
+type pool struct{ wg sync.WaitGroup }
+
+func (p *pool) spawn(f func()) {
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		f()
+	}()
+}
+
+func TestProcessGrowsWithWorkAndRetiresWhenIdle(t *testing.T) {
+	q := New(time.Millisecond, time.Millisecond)
+	var p pool
+	release := make(chan struct{})
+	var mu sync.Mutex
+	seen := map[string]int{}
+	running, peak := 0, 0
+	q.Process(4, func(key string) {
+		mu.Lock()
+		running++
+		peak = max(peak, running)
+		mu.Unlock()
+		<-release
+		mu.Lock()
+		running--
+		seen[key]++
+		mu.Unlock()
+		q.Forget(key)
+	}, p.spawn)
+	assert.Equal(t, 0, q.Workers(), "no work, no worker")
+
+	q.Add("a")
+	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return running == 1 }, 5*time.Second, time.Millisecond)
+	assert.Equal(t, 1, q.Workers(), "one key, one worker")
+
+	for i := 0; i < 20; i++ {
+		q.Add(string(rune('b' + i)))
+	}
+	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return running == 4 }, 5*time.Second, time.Millisecond)
+	assert.Equal(t, 4, q.Workers(), "bounded by max")
+	close(release)
+	require.Eventually(t, func() bool { return q.Workers() == 0 }, 5*time.Second, time.Millisecond, "idle workers retire")
+	mu.Lock()
+	assert.Len(t, seen, 21)
+	for k, n := range seen {
+		assert.Equal(t, 1, n, "key %s", k)
+	}
+	assert.LessOrEqual(t, peak, 4)
+	mu.Unlock()
+	q.ShutDown()
+	p.wg.Wait()
+}
+
+func TestProcessNeverSpawnsAfterShutDown(t *testing.T) {
+	q := New(time.Millisecond, time.Millisecond)
+	var p pool
+	q.Process(2, func(key string) { q.Forget(key) }, p.spawn)
+	q.ShutDown()
+	q.Add("late")
+	q.AddAfter("later", time.Millisecond)
+	assert.Equal(t, 0, q.Workers())
+	p.wg.Wait()
+}
