@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"testing"
 	"time"
 )
 
@@ -101,10 +102,19 @@ func (e *Ensemble) Addrs() []string {
 	return addrs
 }
 
+// skipShort skips t under go test -short: the short tier runs pure code
+// only, and make test runs everything.
+func skipShort(t TB) {
+	if s, ok := t.(interface{ Skip(args ...any) }); ok && testing.Testing() && testing.Short() {
+		s.Skip("zktest: needs a real ZooKeeper; runs without -short (make test)")
+	}
+}
+
 // Start starts a standalone server and waits until it serves. It is
-// stopped when t ends.
+// stopped when t ends. Under go test -short it skips t.
 func Start(t TB, opts ...Option) *Server {
 	t.Helper()
+	skipShort(t)
 	var o options
 	for _, opt := range opts {
 		opt(&o)
@@ -129,9 +139,10 @@ func Start(t TB, opts ...Option) *Server {
 }
 
 // StartEnsemble starts an ensemble of n servers and waits until all of them
-// serve. It is stopped when t ends.
+// serve. It is stopped when t ends. Under go test -short it skips t.
 func StartEnsemble(t TB, n int, opts ...Option) *Ensemble {
 	t.Helper()
+	skipShort(t)
 	var o options
 	for _, opt := range opts {
 		opt(&o)
