@@ -15,6 +15,7 @@ import (
 	"github.com/go-zookeeper/zk"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/zkmicro/zookeeper/internal/zktest"
 )
 
 // buildHello builds the hello example's server and client into a temporary
@@ -40,16 +41,16 @@ func buildHello(t *testing.T) (server, client string) {
 // accepts TLS with a client certificate: the server registers, the client
 // discovers and calls it, and SIGTERM deregisters it.
 func TestHelloExampleOverTLS(t *testing.T) {
-	srv, secureAddr, pki := startTLSServer(t)
+	srv, secureAddr, pki := zktest.StartTLS(t)
 	raw := rawConn(t, srv.Addr)
 	serverBin, clientBin := buildHello(t)
 
 	env := append(os.Environ(),
 		"MICRO_REGISTRY=zookeeper",
 		"MICRO_REGISTRY_ADDRESS="+secureAddr,
-		EnvTLSCA+"="+pki.caFile,
-		EnvTLSCert+"="+pki.clientCertFile,
-		EnvTLSKey+"="+pki.clientKeyFile,
+		EnvTLSCA+"="+pki.CAFile,
+		EnvTLSCert+"="+pki.ClientCertFile,
+		EnvTLSKey+"="+pki.ClientKeyFile,
 		EnvAuth+"=",
 	)
 

@@ -2,6 +2,7 @@ package zookeeper
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 	"github.com/stretchr/testify/require"
+	"github.com/zkmicro/zookeeper/internal/engine"
 	"go-micro.dev/v4"
 	"go-micro.dev/v4/logger"
 	"go-micro.dev/v4/registry"
@@ -136,14 +138,39 @@ func newTestRegistry(t testing.TB, addrs []string, opts ...registry.Option) *zkR
 }
 
 // sessionID returns the id of the registry's current session, 0 if none.
-func (r *zkRegistry) sessionID() int64 {
-	r.mu.Lock()
-	s := r.sess
-	r.mu.Unlock()
-	if s == nil {
-		return 0
+func (r *zkRegistry) sessionID() int64 { return r.engine.SessionID() }
+
+// confirmed reports whether the registry has verified and watched its node
+// id of service in the current session.
+func (r *zkRegistry) confirmed(service, id string) bool { return r.engine.Confirmed(service, id) }
+
+// registryTimeout returns the timeout r uses for each call.
+func registryTimeout(t testing.TB, r *zkRegistry) time.Duration {
+	t.Helper()
+	cfg, err := r.engine.Config()
+	require.NoError(t, err)
+	return cfg.Timeout()
+}
+
+// escapeSegment is the layout's escaping of a name into a path segment.
+var escapeSegment = engine.EscapeSegment
+
+// encodeNode returns the payload the registry stores for node n of s: the
+// JSON of s with exactly that node, as the older plugin writes it.
+func encodeNode(s *registry.Service, n *registry.Node) ([]byte, error) {
+	return json.Marshal(&registry.Service{Name: s.Name, Version: s.Version, Metadata: s.Metadata, Endpoints: s.Endpoints, Nodes: []*registry.Node{n}})
+}
+
+// decodeNode parses a node payload, or says why it is not a registration.
+func decodeNode(data []byte) (*registry.Service, error) {
+	var s registry.Service
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, err
 	}
-	return s.sessionID()
+	if s.Name == "" || len(s.Nodes) != 1 || s.Nodes[0] == nil || s.Nodes[0].Id == "" {
+		return nil, fmt.Errorf("not a registration: %q", data)
+	}
+	return &s, nil
 }
 
 // rawConn returns a plain zk connection with a session, closed when t ends.
@@ -166,18 +193,6 @@ func rawConn(t testing.TB, addr string) *zk.Conn {
 type nopLogger struct{}
 
 func (nopLogger) Printf(string, ...any) {}
-
-// eventually waits up to d for cond, failing t with msg if it never holds.
-func eventually(t testing.TB, d time.Duration, cond func() bool, msg string, args ...any) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: "+msg, append([]any{d}, args...)...)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 // next returns the watcher's next result, failing t after d.
 func next(t testing.TB, w registry.Watcher, d time.Duration) *registry.Result {
@@ -215,8 +230,8 @@ func noEvent(t testing.TB, w registry.Watcher, d time.Duration) {
 	zw := w.(*zkWatcher)
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
-		if r := zw.advance(); r != nil {
-			t.Fatalf("unexpected watch event %s %s/%s", r.Action, r.Service.Name, r.Service.Nodes[0].Id)
+		if e, ok := zw.w.TryNext(); ok {
+			t.Fatalf("unexpected watch event %s %s/%s", e.Action, e.Service.Name, e.Service.Nodes[0].Id)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -241,15 +256,6 @@ func nodeIDs(svcs []*registry.Service) []string {
 	}
 	slices.Sort(ids)
 	return ids
-}
-
-// confirmed reports whether the owner has verified and watched key's znode
-// in the current session.
-func (o *owner) confirmed(key string) bool {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	n := o.nodes[key]
-	return n != nil && n.confirmed != 0
 }
 
 // registerAtOnce has every registry of regs register service(i), all

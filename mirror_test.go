@@ -24,19 +24,20 @@ import (
 	"github.com/zkmicro/zookeeper/internal/zktest"
 )
 
-// mirrorView returns what the mirror holds for service, as a nodeView.
-func (m *mirror) view(service string) nodeView {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+// mirrorView returns what r's mirror holds for service, as a nodeView.
+func mirrorView(r *zkRegistry, service string) nodeView {
 	v := nodeView{}
-	if e := m.services[escapeSegment(service)]; e != nil {
-		for _, n := range e.nodes {
-			if n.svc != nil {
-				v[viewKey(n.svc)] = canonical(n.svc)
-			}
-		}
+	nodes, _ := r.engine.Mirrored(service)
+	for _, s := range fromEngine(nodes) {
+		v[viewKey(s)] = canonical(s)
 	}
 	return v
+}
+
+// mirrorSize returns the number of services and nodes r mirrors.
+func mirrorSize(r *zkRegistry) (services, nodes int) {
+	st := r.engine.Stats()
+	return st.MirroredServices, st.MirroredNodes
 }
 
 // servicesView flattens services (as GetService or ListServices return
@@ -179,8 +180,8 @@ func TestMirrorConsistentUnderChurn(t *testing.T) {
 	}
 	for _, s := range services {
 		w := filterView(want, s)
-		eventually(t, 10*time.Second, func() bool { return w.diff(observer.mirror.view(s)) == "" },
-			"mirror of %s differs from ZooKeeper: %s", s, w.diff(observer.mirror.view(s)))
+		zktest.Eventually(t, 10*time.Second, func() bool { return w.diff(mirrorView(observer, s)) == "" },
+			"mirror of %s differs from ZooKeeper: %s", s, w.diff(mirrorView(observer, s)))
 		got, err := observer.GetService(s)
 		if len(w) == 0 {
 			require.ErrorIs(t, err, registry.ErrNotFound)
@@ -211,22 +212,20 @@ func TestMirrorEvictsIdleServices(t *testing.T) {
 	require.NoError(t, err)
 	w, err := r.Watch(registry.WatchService("kept"))
 	require.NoError(t, err)
-	services, nodes := r.mirror.size()
+	services, nodes := mirrorSize(r)
 	require.Equal(t, 2, services)
 	require.Equal(t, 2, nodes)
 
 	// Nobody looks at "idle" any more: it goes. "kept" has a watcher.
-	eventually(t, 10*idle, func() bool { s, _ := r.mirror.size(); return s == 1 }, "idle service never evicted")
-	r.mirror.mu.Lock()
-	_, kept := r.mirror.services["kept"]
-	r.mirror.mu.Unlock()
+	zktest.Eventually(t, 10*idle, func() bool { s, _ := mirrorSize(r); return s == 1 }, "idle service never evicted")
+	_, kept := r.engine.Mirrored("kept")
 	require.True(t, kept, "a watched service must stay mirrored")
 
 	// A change to an evicted service fires its leftover watch once; the
 	// mirror ignores it.
 	require.NoError(t, writer.Register(svc("idle", "1", "c")))
 	time.Sleep(2 * idle / 3)
-	s, _ := r.mirror.size()
+	s, _ := mirrorSize(r)
 	require.Equal(t, 1, s, "an evicted service must not come back by itself")
 
 	// Looking it up again mirrors it again, with the change.
@@ -239,14 +238,11 @@ func TestMirrorEvictsIdleServices(t *testing.T) {
 	w.Stop()
 	_, err = r.ListServices()
 	require.NoError(t, err)
-	eventually(t, 10*idle, func() bool {
-		s, _ := r.mirror.size()
-		r.mirror.mu.Lock()
-		all := r.mirror.all
-		r.mirror.mu.Unlock()
-		return s == 0 && all == nil
+	zktest.Eventually(t, 10*idle, func() bool {
+		s, _ := mirrorSize(r)
+		return s == 0 && !r.engine.MirrorsListing()
 	}, "services not evicted after their watcher stopped")
-	assert.False(t, r.mirror.active())
+	assert.False(t, r.engine.MirrorsListing())
 }
 
 var (

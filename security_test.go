@@ -2,19 +2,11 @@ package zookeeper
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -29,186 +21,6 @@ import (
 	"github.com/zkmicro/zookeeper/internal/faultproxy"
 	"github.com/zkmicro/zookeeper/internal/zktest"
 )
-
-// ---- Configuration (no server) ----
-
-func TestACLConfig(t *testing.T) {
-	t.Setenv(EnvAuth, "")
-	creator := zk.ACL{Perms: zk.PermAll, Scheme: "auth"}
-	worldRead := zk.ACL{Perms: zk.PermRead, Scheme: "world", ID: "anyone"}
-	worldReadCreate := zk.ACL{Perms: zk.PermRead | zk.PermCreate, Scheme: "world", ID: "anyone"}
-	custom := zk.DigestACL(zk.PermAll, "ops", "pw")
-	dirs := append(zk.DigestACL(zk.PermRead|zk.PermCreate, "other", "pw"), creator)
-	tests := []struct {
-		name            string
-		opts            []registry.Option
-		node, dir, root []zk.ACL
-	}{
-		{"no credentials: open", nil,
-			zk.WorldACL(zk.PermAll), zk.WorldACL(zk.PermAll), zk.WorldACL(zk.PermAll)},
-		{"credentials: creator all, world read; the prefix lets anyone add a service",
-			[]registry.Option{Auth("digest", []byte("u:p"))},
-			[]zk.ACL{creator, worldRead}, []zk.ACL{creator, worldRead}, []zk.ACL{creator, worldReadCreate}},
-		{"ACL sets every znode", []registry.Option{Auth("digest", []byte("u:p")), ACL(custom...)},
-			custom, custom, custom},
-		{"DirACL sets the directories", []registry.Option{Auth("digest", []byte("u:p")), DirACL(dirs...)},
-			[]zk.ACL{creator, worldRead}, dirs, dirs},
-		{"DirACL over ACL", []registry.Option{Auth("digest", []byte("u:p")), ACL(custom...), DirACL(dirs...)},
-			custom, dirs, dirs},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c, err := newConfig(*registry.NewOptions(tt.opts...))
-			require.NoError(t, err)
-			assert.Equal(t, tt.node, c.nodeACL, "nodes")
-			assert.Equal(t, tt.dir, c.dirACL, "service directories")
-			assert.Equal(t, tt.root, c.rootACL, "prefix")
-		})
-	}
-}
-
-func TestACLConfigRejects(t *testing.T) {
-	t.Setenv(EnvAuth, "")
-	tests := []struct {
-		name string
-		opts []registry.Option
-		want string
-	}{
-		{"auth ACL without credentials", []registry.Option{ACL(zk.ACL{Perms: zk.PermAll, Scheme: "auth"})}, `scheme "auth"`},
-		{"auth DirACL without credentials", []registry.Option{DirACL(zk.ACL{Perms: zk.PermAll, Scheme: "auth"})}, `scheme "auth"`},
-		{"empty DirACL", []registry.Option{DirACL()}, "DirACL option with an empty list"},
-		{"no scheme", []registry.Option{ACL(zk.ACL{Perms: zk.PermRead})}, "no scheme"},
-		{"unknown permission", []registry.Option{ACL(zk.ACL{Perms: 64, Scheme: "world", ID: "anyone"})}, "permission bits"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := newConfig(*registry.NewOptions(tt.opts...))
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), "zookeeper: ")
-			assert.Contains(t, err.Error(), tt.want)
-		})
-	}
-}
-
-func TestACLIdentityNamesUsersNotSecrets(t *testing.T) {
-	t.Setenv(EnvAuth, "")
-	c, err := newConfig(*registry.NewOptions(Auth("digest", []byte("alice:s3cret-pw")), Auth("ip", []byte("10.0.0.1"))))
-	require.NoError(t, err)
-	id := c.identity()
-	assert.Contains(t, id, `digest user "alice"`)
-	assert.Contains(t, id, "scheme ip")
-	assert.Contains(t, id, "wrong password")
-	assert.NotContains(t, id, "s3cret-pw")
-	assert.NotContains(t, id, "10.0.0.1")
-
-	c, err = newConfig(*registry.NewOptions())
-	require.NoError(t, err)
-	assert.Contains(t, c.identity(), "no credentials")
-}
-
-func TestTLSConfigFromEnvironment(t *testing.T) {
-	pki := newTestPKI(t, "env")
-	clear := func(t *testing.T) {
-		for _, v := range []string{EnvAuth, EnvTLS, EnvTLSCA, EnvTLSCert, EnvTLSKey, EnvTLSServerName} {
-			t.Setenv(v, "")
-		}
-	}
-	t.Run("off by default", func(t *testing.T) {
-		clear(t)
-		c, err := newConfig(*registry.NewOptions())
-		require.NoError(t, err)
-		tc, err := c.tlsConfig()
-		require.NoError(t, err)
-		assert.Nil(t, tc)
-	})
-	t.Run("TLS=1 verifies with the system's CAs", func(t *testing.T) {
-		clear(t)
-		t.Setenv(EnvTLS, "1")
-		c, err := newConfig(*registry.NewOptions())
-		require.NoError(t, err)
-		tc, err := c.tlsConfig()
-		require.NoError(t, err)
-		require.NotNil(t, tc)
-		assert.Nil(t, tc.RootCAs)
-		assert.False(t, tc.InsecureSkipVerify)
-	})
-	t.Run("files turn TLS on and are loaded at dial", func(t *testing.T) {
-		clear(t)
-		t.Setenv(EnvTLSCA, pki.caFile)
-		t.Setenv(EnvTLSCert, pki.clientCertFile)
-		t.Setenv(EnvTLSKey, pki.clientKeyFile)
-		t.Setenv(EnvTLSServerName, "zk.internal")
-		c, err := newConfig(*registry.NewOptions())
-		require.NoError(t, err)
-		tc, err := c.tlsConfig()
-		require.NoError(t, err)
-		require.NotNil(t, tc)
-		assert.True(t, tc.RootCAs.Equal(pki.pool))
-		assert.Len(t, tc.Certificates, 1)
-		assert.Equal(t, "zk.internal", tc.ServerName)
-		assert.False(t, tc.InsecureSkipVerify)
-
-		same, err := newConfig(*registry.NewOptions())
-		require.NoError(t, err)
-		assert.True(t, c.sameSession(same), "the same environment keeps the session")
-	})
-	t.Run("Secure(true) uses the environment's CA", func(t *testing.T) {
-		clear(t)
-		t.Setenv(EnvTLSCA, pki.caFile)
-		c, err := newConfig(*registry.NewOptions(registry.Secure(true)))
-		require.NoError(t, err)
-		tc, err := c.tlsConfig()
-		require.NoError(t, err)
-		assert.True(t, tc.RootCAs.Equal(pki.pool))
-	})
-	t.Run("a TLSConfig option wins", func(t *testing.T) {
-		clear(t)
-		t.Setenv(EnvTLSCA, filepath.Join(t.TempDir(), "missing.pem"))
-		own := &tls.Config{ServerName: "mine"}
-		c, err := newConfig(*registry.NewOptions(registry.TLSConfig(own)))
-		require.NoError(t, err)
-		tc, err := c.tlsConfig()
-		require.NoError(t, err)
-		assert.Same(t, own, tc)
-	})
-	t.Run("Secure(true) alone keeps its session across Init", func(t *testing.T) {
-		clear(t)
-		a, err := newConfig(*registry.NewOptions(registry.Secure(true)))
-		require.NoError(t, err)
-		b, err := newConfig(*registry.NewOptions(registry.Secure(true)))
-		require.NoError(t, err)
-		assert.True(t, a.sameSession(b))
-	})
-
-	bad := []struct {
-		name string
-		env  map[string]string
-		want string // in newConfig's or tlsConfig's error
-	}{
-		{"not a boolean", map[string]string{EnvTLS: "yes please"}, "not a boolean"},
-		{"off but configured", map[string]string{EnvTLS: "false", EnvTLSCA: pki.caFile}, "other " + EnvTLS + "_* variables"},
-		{"cert without key", map[string]string{EnvTLSCert: pki.clientCertFile}, "go together"},
-		{"missing CA file", map[string]string{EnvTLSCA: "/nonexistent/ca.pem"}, EnvTLSCA + ": open /nonexistent/ca.pem"},
-		{"CA file without certificates", map[string]string{EnvTLSCA: pki.clientKeyFile}, "no PEM certificate in " + pki.clientKeyFile},
-		{"key does not match", map[string]string{EnvTLSCert: pki.clientCertFile, EnvTLSKey: pki.serverKeyFile}, EnvTLSCert},
-	}
-	for _, tt := range bad {
-		t.Run(tt.name, func(t *testing.T) {
-			clear(t)
-			for k, v := range tt.env {
-				t.Setenv(k, v)
-			}
-			c, err := newConfig(*registry.NewOptions())
-			if err == nil {
-				_, err = c.tlsConfig()
-			}
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), "zookeeper: ")
-			assert.Contains(t, err.Error(), tt.want)
-			assert.NotContains(t, err.Error(), "PRIVATE KEY", "key material is never echoed")
-		})
-	}
-}
 
 // ---- ACLs against a real server ----
 
@@ -244,18 +56,18 @@ func requireACL(t *testing.T, c *zk.Conn, p string, want ...[]zk.ACL) {
 // of want; r must keep nothing more to retry.
 func registerFails(t *testing.T, r *zkRegistry, s *registry.Service, want ...string) error {
 	t.Helper()
-	before := r.owner.count()
+	before := r.engine.Registered()
 	start := time.Now()
 	err := r.Register(s)
 	require.Error(t, err)
 	t.Log(err)
-	assert.Less(t, time.Since(start), r.config().timeout/2, "a refusal is not retried until the timeout: %v", err)
+	assert.Less(t, time.Since(start), registryTimeout(t, r)/2, "a refusal is not retried until the timeout: %v", err)
 	assert.True(t, strings.HasPrefix(err.Error(), "zookeeper: "), err.Error())
 	for _, w := range want {
 		assert.Contains(t, err.Error(), w)
 	}
 	assert.ErrorIs(t, err, zk.ErrNoAuth)
-	assert.Equal(t, before, r.owner.count(), "a refused registration is not kept for retries")
+	assert.Equal(t, before, r.engine.Registered(), "a refused registration is not kept for retries")
 	return err
 }
 
@@ -351,15 +163,53 @@ func TestSecurityACL(t *testing.T) {
 		assert.Equal(t, alice.sessionID(), st.EphemeralOwner)
 	})
 
+	t.Run("SquattedServiceDirectoryIsRefused", func(t *testing.T) {
+		// Mallory creates the payments directory, open to all, before the
+		// service's first registration.
+		mallory := rawConn(t, srv.Addr)
+		const dir = "/micro-registry/payments"
+		_, err := mallory.Create(dir, nil, 0, zk.WorldACL(zk.PermAll))
+		require.NoError(t, err)
+		owner := newTestRegistry(t, addrs, digestAuth("payments", "pay-pw"))
+		err = owner.Register(svc("payments", "1", "p1"))
+		require.Error(t, err, "the service's node must not be placed in a directory others control")
+		for _, want := range []string{dir, "world:anyone:cdrwa", "OpenDirs", EnvOpenDirs, "setAcl"} {
+			assert.Contains(t, err.Error(), want)
+		}
+		assert.NotContains(t, err.Error(), "pay-pw")
+		children, _, err := anonRaw.Children(dir)
+		require.NoError(t, err)
+		assert.Empty(t, children, "nothing was written into the squatted directory")
+		assert.Zero(t, owner.engine.Registered(), "a refusal is not retried")
+
+		// Another digest user's directory that lets anyone create is
+		// foreign too, unless DirACL names that user.
+		_, err = mallory.Create("/micro-registry/ledger", nil, 0, append(zk.DigestACL(zk.PermAll, "mallory", "m"), zk.WorldACL(zk.PermRead|zk.PermCreate)...))
+		require.NoError(t, err)
+		err = owner.Register(svc("ledger", "1", "l1"))
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "digest:mallory:x:cdrwa", "the hash ZooKeeper hides from non-admins stays hidden")
+
+		// An operator who knows the directory (the older plugin's) accepts
+		// it explicitly.
+		migrating := newTestRegistry(t, addrs, digestAuth("payments", "pay-pw"), OpenDirs(true))
+		require.NoError(t, migrating.Register(svc("payments", "1", "p1")))
+		children, _, err = anonRaw.Children(dir)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"p1"}, children)
+	})
+
 	t.Run("DirACLAuthorisesOtherCredentials", func(t *testing.T) {
 		// Carol's service directory lets dave add nodes (CREATE) but not
 		// delete any (DELETE is checked on the directory, so whoever may
 		// delete one node in it may delete all of them).
-		carol := newTestRegistry(t, addrs, digestAuth("carol", "carol-pw"), DirACL(append(append(
+		// Both run the service with the same DirACL, which names them.
+		shared := append(append(
 			zk.DigestACL(zk.PermAll, "carol", "carol-pw"),
 			zk.DigestACL(zk.PermRead|zk.PermCreate, "dave", "dave-pw")...),
-			zk.WorldACL(zk.PermRead)...)...))
-		dave := newTestRegistry(t, addrs, digestAuth("dave", "dave-pw"))
+			zk.WorldACL(zk.PermRead)...)
+		carol := newTestRegistry(t, addrs, digestAuth("carol", "carol-pw"), DirACL(shared...))
+		dave := newTestRegistry(t, addrs, digestAuth("dave", "dave-pw"), DirACL(shared...))
 		daveRaw := digestConn(t, srv.Addr, "dave", "dave-pw")
 		carolRaw := digestConn(t, srv.Addr, "carol", "carol-pw")
 		const c1, d1 = "/micro-registry/shared/c1", "/micro-registry/shared/d1"
@@ -384,7 +234,7 @@ func TestSecurityACL(t *testing.T) {
 		// The other side of ZooKeeper's model: the directory's owner may
 		// delete dave's node, and dave's registry puts it back.
 		require.NoError(t, carolRaw.Delete(d1, -1))
-		eventually(t, 10*time.Second, func() bool {
+		zktest.Eventually(t, 10*time.Second, func() bool {
 			_, st, err := anonRaw.Get(d1)
 			return err == nil && st.EphemeralOwner == dave.sessionID()
 		}, "dave's registry did not restore his node")
@@ -396,7 +246,7 @@ func TestSecurityACL(t *testing.T) {
 		assert.Contains(t, err.Error(), "not allowed to delete "+d1+": the ACL of /micro-registry/shared does not grant DELETE")
 		assert.ErrorIs(t, err, zk.ErrNoAuth)
 		require.NoError(t, dave.Close())
-		eventually(t, 10*time.Second, func() bool {
+		zktest.Eventually(t, 10*time.Second, func() bool {
 			ok, _, err := anonRaw.Exists(d1)
 			return err == nil && !ok
 		}, "dave's node outlived his session")
@@ -538,7 +388,7 @@ func TestChroot(t *testing.T) {
 	// The owner's watch works under the chroot: a node deleted by hand is
 	// restored.
 	require.NoError(t, raw.Delete("/apps/prod/micro-registry/greeter/g1", -1))
-	eventually(t, 10*time.Second, func() bool {
+	zktest.Eventually(t, 10*time.Second, func() bool {
 		_, st, err := raw.Get("/apps/prod/micro-registry/greeter/g1")
 		return err == nil && st.EphemeralOwner == r.sessionID()
 	}, "g1 was not restored under the chroot")
@@ -556,119 +406,6 @@ func TestChroot(t *testing.T) {
 }
 
 // ---- TLS ----
-
-// testPKI is a test CA and the certificates it signed, as PEM files in a
-// temporary directory.
-type testPKI struct {
-	pool           *x509.CertPool // the CA
-	caFile         string         // the CA certificate
-	serverFile     string         // server key and certificate: ZooKeeper's PEM key store
-	serverKeyFile  string         // the server key alone
-	clientCertFile string
-	clientKeyFile  string
-	client         tls.Certificate
-}
-
-// newTestPKI makes a CA named name, a server certificate for 127.0.0.1 and
-// localhost, and a client certificate.
-func newTestPKI(t *testing.T, name string) *testPKI {
-	t.Helper()
-	dir := t.TempDir()
-	now := time.Now()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name + " test CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	require.NoError(t, err)
-	ca, err := x509.ParseCertificate(caDER)
-	require.NoError(t, err)
-
-	issue := func(serial int64, cn string, usage x509.ExtKeyUsage, ips []net.IP, dns []string) (certPEM, keyPEM []byte) {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		require.NoError(t, err)
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn},
-			NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
-			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage},
-			IPAddresses: ips, DNSNames: dns,
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-		require.NoError(t, err)
-		p8, err := x509.MarshalPKCS8PrivateKey(key)
-		require.NoError(t, err)
-		return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-			pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: p8})
-	}
-	serverCert, serverKey := issue(2, "zookeeper", x509.ExtKeyUsageServerAuth, []net.IP{net.IPv4(127, 0, 0, 1)}, []string{"localhost"})
-	clientCert, clientKey := issue(3, "registry", x509.ExtKeyUsageClientAuth, nil, nil)
-
-	p := &testPKI{
-		pool:           x509.NewCertPool(),
-		caFile:         filepath.Join(dir, "ca.pem"),
-		serverFile:     filepath.Join(dir, "server.pem"),
-		serverKeyFile:  filepath.Join(dir, "server-key.pem"),
-		clientCertFile: filepath.Join(dir, "client.pem"),
-		clientKeyFile:  filepath.Join(dir, "client-key.pem"),
-	}
-	p.pool.AddCert(ca)
-	for f, data := range map[string][]byte{
-		p.caFile:         pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
-		p.serverFile:     append(append([]byte{}, serverKey...), serverCert...),
-		p.serverKeyFile:  serverKey,
-		p.clientCertFile: clientCert,
-		p.clientKeyFile:  clientKey,
-	} {
-		require.NoError(t, os.WriteFile(f, data, 0o600))
-	}
-	p.client, err = tls.X509KeyPair(clientCert, clientKey)
-	require.NoError(t, err)
-	return p
-}
-
-// clientTLS trusts the CA and presents the client certificate.
-func (p *testPKI) clientTLS() *tls.Config {
-	return &tls.Config{RootCAs: p.pool, Certificates: []tls.Certificate{p.client}, MinVersion: tls.VersionTLS12}
-}
-
-// nettyJars is what Debian's ZooKeeper 3.8 needs on its class path to serve
-// TLS (netty-all.jar alone does not load).
-func nettyJars() []string {
-	var jars []string
-	for _, m := range []string{"common", "buffer", "codec", "handler", "resolver", "transport", "transport-native-epoll", "transport-native-unix-common"} {
-		jars = append(jars, "/usr/share/java/netty-"+m+".jar")
-	}
-	return jars
-}
-
-// startTLSServer starts a ZooKeeper with a plaintext client port (srv.Addr)
-// and a secure client port that requires a client certificate signed by
-// the returned PKI's CA. It returns the secure port's address.
-func startTLSServer(t *testing.T) (*zktest.Server, string, *testPKI) {
-	t.Helper()
-	pki := newTestPKI(t, "zookeeper")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := l.Addr().(*net.TCPAddr).Port
-	require.NoError(t, l.Close())
-	srv := zktest.Start(t,
-		zktest.Config(
-			"serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory",
-			"secureClientPort="+strconv.Itoa(port),
-			"secureClientPortAddress=127.0.0.1",
-			"ssl.keyStore.location="+pki.serverFile,
-			"ssl.keyStore.type=PEM",
-			"ssl.trustStore.location="+pki.caFile,
-			"ssl.trustStore.type=PEM",
-			"ssl.clientAuth=need",
-		),
-		zktest.Classpath(nettyJars()...),
-	)
-	return srv, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), pki
-}
 
 // debugLog keeps every line logged at any level.
 type debugLog struct {
@@ -703,7 +440,7 @@ func TestTLS(t *testing.T) {
 	for _, v := range []string{EnvAuth, EnvTLS, EnvTLSCA, EnvTLSCert, EnvTLSKey, EnvTLSServerName} {
 		t.Setenv(v, "")
 	}
-	srv, secureAddr, pki := startTLSServer(t)
+	srv, secureAddr, pki := zktest.StartTLS(t)
 	raw := rawConn(t, srv.Addr) // a plaintext observer on the same server
 
 	// owner returns the session owning p, 0 if p does not exist.
@@ -716,7 +453,7 @@ func TestTLS(t *testing.T) {
 	}
 
 	t.Run("EndToEnd", func(t *testing.T) {
-		r := newTestRegistry(t, []string{secureAddr}, registry.TLSConfig(pki.clientTLS()))
+		r := newTestRegistry(t, []string{secureAddr}, registry.TLSConfig(pki.ClientTLS()))
 		w, err := r.Watch(registry.WatchService("tls-greeter"))
 		require.NoError(t, err)
 		defer w.Stop()
@@ -728,35 +465,42 @@ func TestTLS(t *testing.T) {
 		assert.Equal(t, "create", next(t, w, 10*time.Second).Action)
 	})
 
-	rogue := newTestPKI(t, "rogue")
+	rogue := zktest.NewPKI(t, "rogue")
 	failures := []struct {
 		name string
 		opts []registry.Option
 		want []string
-		as   any // an error type the chain must hold
+		as   any    // an error type the chain must hold
+		addr string // default secureAddr
 	}{
 		{"PlaintextClientAtTLSPort", nil,
-			[]string{secureAddr + " did not answer the session handshake", "registry.Secure", EnvTLS}, nil},
-		{"UntrustedCA", []registry.Option{registry.TLSConfig(&tls.Config{RootCAs: rogue.pool, Certificates: []tls.Certificate{pki.client}})},
-			[]string{"TLS handshake with " + secureAddr, "certificate signed by unknown authority"}, new(x509.UnknownAuthorityError)},
+			[]string{secureAddr + " did not answer the session handshake", "registry.Secure", EnvTLS}, nil, ""},
+		{"UntrustedCA", []registry.Option{registry.TLSConfig(&tls.Config{RootCAs: rogue.Pool, Certificates: []tls.Certificate{pki.Client}})},
+			[]string{"TLS handshake with " + secureAddr, "certificate signed by unknown authority"}, new(x509.UnknownAuthorityError), ""},
 		{"SecureVerifiesByDefault", []registry.Option{registry.Secure(true)},
-			[]string{"TLS handshake with " + secureAddr, "certificate signed by unknown authority"}, new(x509.UnknownAuthorityError)},
-		{"WrongServerName", []registry.Option{registry.TLSConfig(&tls.Config{RootCAs: pki.pool, Certificates: []tls.Certificate{pki.client}, ServerName: "zk.example.com"})},
-			[]string{"TLS handshake with " + secureAddr, "zk.example.com"}, new(x509.HostnameError)},
-		{"NoClientCertificate", []registry.Option{registry.TLSConfig(&tls.Config{RootCAs: pki.pool})},
-			[]string{"TLS handshake with " + secureAddr + ", refused by the server (if it requires a client certificate", EnvTLSCert, "tls: bad certificate"}, nil},
+			[]string{"TLS handshake with " + secureAddr, "certificate signed by unknown authority"}, new(x509.UnknownAuthorityError), ""},
+		{"WrongServerName", []registry.Option{registry.TLSConfig(&tls.Config{RootCAs: pki.Pool, Certificates: []tls.Certificate{pki.Client}, ServerName: "zk.example.com"})},
+			[]string{"TLS handshake with " + secureAddr, "zk.example.com"}, new(x509.HostnameError), ""},
+		{"NoClientCertificate", []registry.Option{registry.TLSConfig(&tls.Config{RootCAs: pki.Pool})},
+			[]string{"TLS handshake with " + secureAddr + ", refused by the server (if it requires a client certificate", EnvTLSCert, "tls: bad certificate"}, nil, ""},
+		{"TLSClientAtPlaintextPort", []registry.Option{registry.TLSConfig(pki.ClientTLS())},
+			[]string{"TLS handshake with " + srv.Addr, "a port that does not speak TLS", "secureClientPort"}, nil, srv.Addr},
 	}
 	for _, tt := range failures {
 		t.Run(tt.name, func(t *testing.T) {
 			const timeout = 3 * time.Second
-			r := newTestRegistry(t, []string{secureAddr}, append(tt.opts, registry.Timeout(timeout))...)
+			addr := secureAddr
+			if tt.addr != "" {
+				addr = tt.addr
+			}
+			r := newTestRegistry(t, []string{addr}, append(tt.opts, registry.Timeout(timeout))...)
 			start := time.Now()
 			err := r.Register(svc("never", "1", "n1"))
 			require.Error(t, err)
 			assert.Less(t, time.Since(start), timeout+2*time.Second, "fails within the timeout")
 			msg := err.Error()
 			t.Log(msg)
-			assert.True(t, strings.HasPrefix(msg, `zookeeper: register service "never": no session with `+secureAddr), msg)
+			assert.True(t, strings.HasPrefix(msg, `zookeeper: register service "never": no session with `+addr), msg)
 			assert.Contains(t, msg, "last connection error")
 			for _, w := range tt.want {
 				assert.Contains(t, msg, w)
@@ -769,9 +513,9 @@ func TestTLS(t *testing.T) {
 	}
 
 	t.Run("FromEnvironment", func(t *testing.T) {
-		t.Setenv(EnvTLSCA, pki.caFile)
-		t.Setenv(EnvTLSCert, pki.clientCertFile)
-		t.Setenv(EnvTLSKey, pki.clientKeyFile)
+		t.Setenv(EnvTLSCA, pki.CAFile)
+		t.Setenv(EnvTLSCert, pki.ClientCertFile)
+		t.Setenv(EnvTLSKey, pki.ClientKeyFile)
 		// As go-micro builds it for --registry=zookeeper: no options, then
 		// the address.
 		r := NewRegistry().(*zkRegistry)
@@ -789,9 +533,9 @@ func TestTLS(t *testing.T) {
 
 	t.Run("GoMicroServiceWithAddressFlagAndEnvironment", func(t *testing.T) {
 		const name = "micro-tls"
-		env := []string{"ZK_SERVICE=" + name, EnvTLSCA + "=" + pki.caFile, EnvTLSCert + "=" + pki.clientCertFile, EnvTLSKey + "=" + pki.clientKeyFile}
+		env := []string{"ZK_SERVICE=" + name, EnvTLSCA + "=" + pki.CAFile, EnvTLSCert + "=" + pki.ClientCertFile, EnvTLSKey + "=" + pki.ClientKeyFile}
 		startChild(t, "micro", env, "--registry=zookeeper", "--registry_address="+secureAddr)
-		eventually(t, 30*time.Second, func() bool {
+		zktest.Eventually(t, 30*time.Second, func() bool {
 			ch, _, err := raw.Children("/micro-registry/" + name)
 			return err == nil && len(ch) == 1
 		}, "a go-micro service given --registry_address and %s did not register over TLS", EnvTLSCA)
@@ -799,16 +543,16 @@ func TestTLS(t *testing.T) {
 
 	t.Run("SecretsAreNeverLogged", func(t *testing.T) {
 		const password = "n0t-in-any-log"
-		keyPEM, err := os.ReadFile(pki.clientKeyFile)
+		keyPEM, err := os.ReadFile(pki.ClientKeyFile)
 		require.NoError(t, err)
 		keyBody := strings.Split(string(keyPEM), "\n")[1]
 
 		proxy, err := faultproxy.New(secureAddr)
 		require.NoError(t, err)
 		defer proxy.Close()
-		t.Setenv(EnvTLSCA, pki.caFile)
-		t.Setenv(EnvTLSCert, pki.clientCertFile)
-		t.Setenv(EnvTLSKey, pki.clientKeyFile)
+		t.Setenv(EnvTLSCA, pki.CAFile)
+		t.Setenv(EnvTLSCert, pki.ClientCertFile)
+		t.Setenv(EnvTLSKey, pki.ClientKeyFile)
 		t.Setenv(EnvTLSServerName, "127.0.0.1")
 		t.Setenv(EnvAuth, "digest:logged:"+password)
 		log := &debugLog{}
@@ -819,7 +563,7 @@ func TestTLS(t *testing.T) {
 		// A reconnect makes zk re-send the credentials; a refusal names
 		// the user in its error.
 		proxy.Cut()
-		eventually(t, 10*time.Second, func() bool {
+		zktest.Eventually(t, 10*time.Second, func() bool {
 			return strings.Contains(log.text(), "re-submitting")
 		}, "zk did not re-send the credentials after a reconnect")
 		require.NoError(t, r.Register(svc("quiet", "2", "q1")))

@@ -230,10 +230,10 @@ func TestChurnSoak(t *testing.T) {
 			c = cs[0]
 			old := c.r.sessionID()
 			c.proxy.Partition()
-			eventually(t, 5*sessionTimeout, func() bool { return !sessionAlive(srv, old) }, "registry 0's session never expired")
+			zktest.Eventually(t, 5*sessionTimeout, func() bool { return !sessionAlive(srv, old) }, "registry 0's session never expired")
 			c.proxy.Heal()
 			healed := time.Now()
-			eventually(t, 10*time.Second, func() bool { sid := c.r.sessionID(); return sid != 0 && sid != old }, "registry 0 got no new session")
+			zktest.Eventually(t, 10*time.Second, func() bool { sid := c.r.sessionID(); return sid != 0 && sid != old }, "registry 0 got no new session")
 			restore = time.Since(healed)
 			expired = true
 			faults["partition until expiry"]++
@@ -271,7 +271,7 @@ func TestChurnSoak(t *testing.T) {
 		}
 	}
 	var inZK string
-	eventually(t, 30*time.Second, func() bool {
+	zktest.Eventually(t, 30*time.Second, func() bool {
 		v, err := truth(raw, DefaultPrefix, "")
 		if err != nil {
 			inZK = err.Error()
@@ -294,7 +294,7 @@ func TestChurnSoak(t *testing.T) {
 		totalEvents += n
 	}
 	for i, r := range append([]*zkRegistry{observer}, registriesOf(cs)...) {
-		eventually(t, 30*time.Second, func() bool {
+		zktest.Eventually(t, 30*time.Second, func() bool {
 			list, err := r.ListServices()
 			return err == nil && want.diff(servicesView(list)) == ""
 		}, "ListServices of registry %d (0 is the observer) does not match ZooKeeper", i)

@@ -33,17 +33,14 @@
 package zookeeper
 
 import (
-	"context"
 	"errors"
-	"fmt"
 	"io"
-	"sort"
 	"sync"
 
-	"github.com/go-zookeeper/zk"
-	"go-micro.dev/v4/logger"
 	"go-micro.dev/v4/registry"
 	"go-micro.dev/v4/util/cmd"
+
+	"github.com/zkmicro/zookeeper/internal/engine"
 )
 
 func init() {
@@ -56,96 +53,51 @@ var (
 	_ io.Closer         = (*zkRegistry)(nil)
 )
 
-// zkRegistry implements registry.Registry. See NewRegistry.
+// zkRegistry implements registry.Registry over the engine. See NewRegistry.
 type zkRegistry struct {
-	events *eventQueue
-	owner  *owner
-	mirror *mirror
+	engine *engine.Registry
 
-	ctx    context.Context // cancelled by Close
-	cancel context.CancelFunc
-	wg     sync.WaitGroup // keeper and workers
-
-	mu      sync.Mutex // guards the fields below
-	opts    registry.Options
-	cfg     config
-	cfgErr  error    // invalid options: returned by every call
-	sess    *session // nil until first needed, and after Close
-	gen     uint64   // number of connections made
-	started bool     // background goroutines are running
-	closed  bool
-
-	closeOnce sync.Once
+	mu   sync.Mutex // guards opts
+	opts registry.Options
 }
 
 // NewRegistry returns a ZooKeeper registry. It never returns nil, blocks or
 // dials: the connection is made when the registry is first used, so
 // go-micro's pattern of NewRegistry() followed by Init(registry.Addrs(...))
-// costs one connection. Invalid options are reported by Init and by every
-// later call.
+// costs one connection. Invalid options make every call fail, with the
+// reason, until Init is given valid ones.
 //
 // Options: registry.Addrs (default 127.0.0.1:2181; "h1:2181,h2:2181/chroot"
 // roots everything under /chroot), registry.Timeout (default 5 s: bounds the
 // wait for a session and each call), registry.Logger, registry.Secure and
 // registry.TLSConfig (TLS to ZooKeeper's secure client port), and this
-// package's SessionTimeout, Prefix, Auth, ACL, DirACL, MirrorReads,
-// MirrorIdle and ReadConcurrency. For services selected with
+// package's SessionTimeout, Prefix, Auth, ACL, DirACL, OpenDirs,
+// MirrorReads, MirrorIdle and ReadConcurrency. For services selected with
 // --registry=zookeeper, environment variables stand in for some of them:
-// EnvSessionTimeout, EnvAuth and the EnvTLS* variables.
+// EnvSessionTimeout, EnvAuth, EnvOpenDirs and the EnvTLS* variables.
 //
 // The registry's Close method (it implements io.Closer) ends its session,
 // which removes its nodes at once, and stops its goroutines.
 func NewRegistry(opts ...registry.Option) registry.Registry {
-	r := &zkRegistry{events: newEventQueue()}
-	r.ctx, r.cancel = context.WithCancel(context.Background())
-	r.owner = newOwner(r)
-	r.mirror = newMirror(r)
-	r.opts = *registry.NewOptions(opts...)
-	r.cfg, r.cfgErr = newConfig(r.opts)
-	return r
+	o := *registry.NewOptions(opts...)
+	return &zkRegistry{engine: engine.NewRegistry(engineOptions(o)), opts: o}
 }
 
-// Init applies options. When they change how to reach ZooKeeper (addresses,
-// chroot, prefix, session timeout, credentials, TLS), the current
-// connection is closed and the registry's nodes are registered again over a
-// new one.
+// Init applies options. Invalid options are returned and change nothing.
+// When the options change how to reach ZooKeeper (addresses, chroot,
+// prefix, session timeout, credentials, TLS), the current connection is
+// closed and the registry's nodes are registered again over a new one.
 func (r *zkRegistry) Init(opts ...registry.Option) error {
 	r.mu.Lock()
-	if r.closed {
-		r.mu.Unlock()
-		return errClosed
-	}
+	defer r.mu.Unlock()
 	o := r.opts
 	for _, opt := range opts {
 		opt(&o)
 	}
-	cfg, err := newConfig(o)
-	if err != nil {
-		r.mu.Unlock()
+	if err := r.engine.Init(engineOptions(o)); err != nil {
 		return err
 	}
-	var old *session
-	if r.cfgErr != nil || !r.cfg.sameSession(cfg) {
-		old, r.sess = r.sess, nil
-	}
-	r.opts, r.cfg, r.cfgErr = o, cfg, nil
-	r.mu.Unlock()
-
-	if old != nil {
-		old.close()
-		if r.owner.count() > 0 || r.mirror.active() {
-			// Someone depends on a session: connect now rather than on
-			// the next call.
-			r.mu.Lock()
-			if r.sess == nil && !r.closed {
-				r.sess, err = r.dialLocked()
-			}
-			r.mu.Unlock()
-			if err != nil {
-				return err
-			}
-		}
-	}
+	r.opts = o
 	return nil
 }
 
@@ -163,133 +115,74 @@ func (r *zkRegistry) String() string { return "zookeeper" }
 // registry's session, or updates it, and keeps it there until Deregister or
 // Close, re-creating it after a session expiry or if someone deletes it.
 // Registering an unchanged node again costs no write. A node of the same id
-// owned by another session (a crashed predecessor whose session has not
-// expired yet) is replaced atomically. registry.RegisterTTL is accepted and
+// owned by a predecessor (a crashed process whose session has not expired
+// yet, or the older plugin's persistent node) is replaced atomically. A
+// node that another live registration with the same service and node id
+// took over from this registry is left to it: the registry logs an error
+// once, Register fails while that registration holds the node, and the
+// node is registered again when it is gone.
+//
+// A Register that fails because ZooKeeper is out of reach (no session
+// within registry.Timeout, a connection lost during the write) keeps its
+// nodes: they are written in the background once ZooKeeper is back, until
+// Deregister or Close. A refusal (bad input, no permission, an open
+// service directory) keeps nothing. registry.RegisterTTL is accepted and
 // ignored: a node lives as long as the session.
 func (r *zkRegistry) Register(s *registry.Service, opts ...registry.RegisterOption) error {
-	if err := validateService(s); err != nil {
-		return err
-	}
-	payloads := make([][]byte, len(s.Nodes))
-	for i, n := range s.Nodes {
-		var err error
-		if payloads[i], err = encodeNode(s, n); err != nil {
-			return err
-		}
-	}
 	var o registry.RegisterOptions
 	for _, opt := range opts {
 		opt(&o)
 	}
-	ctx, cfg, cancel := r.opContext(o.Context)
-	defer cancel()
-	sess, err := r.conn(ctx)
-	if err != nil {
-		return fmt.Errorf("zookeeper: register service %q: %w", s.Name, err)
-	}
-	for i, n := range s.Nodes {
-		if err := r.owner.register(ctx, sess, cfg, s.Name, n.Id, payloads[i]); err != nil {
-			return err
-		}
-	}
-	return nil
+	return r.engine.Register(o.Context, toEngine(s))
 }
 
 // Deregister deletes the nodes of s that this registry's session owns and
-// stops keeping them. Nodes that are missing or owned by another session are
-// left alone and are not an error. When ZooKeeper cannot be reached, the
-// error says so, but the nodes are forgotten all the same: no reconnect
+// stops keeping them. Nodes that are missing or owned by another session
+// are left alone and are not an error. When ZooKeeper cannot be reached,
+// the error says so, but the nodes are forgotten all the same: no reconnect
 // restores them, and they are deleted once ZooKeeper is back (or went with
 // the session, if it expired).
 func (r *zkRegistry) Deregister(s *registry.Service, opts ...registry.DeregisterOption) error {
-	if err := validateService(s); err != nil {
-		return err
-	}
 	var o registry.DeregisterOptions
 	for _, opt := range opts {
 		opt(&o)
 	}
-	ctx, cfg, cancel := r.opContext(o.Context)
-	defer cancel()
-	sess, err := r.conn(ctx)
-	if err != nil {
-		for _, n := range s.Nodes {
-			r.owner.forget(s.Name, n.Id)
-		}
-		return fmt.Errorf("zookeeper: deregister service %q: %w", s.Name, err)
-	}
-	var errs []error
-	for _, n := range s.Nodes {
-		if err := r.owner.deregister(ctx, sess, cfg, s.Name, n.Id); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+	return r.engine.Deregister(o.Context, toEngine(s))
 }
 
 // GetService returns the service's nodes, one registry.Service per version,
-// or an error wrapping registry.ErrNotFound if it has none. Znodes whose data
-// is not a registration are skipped. Answers come from the registry's mirror
-// when it is in sync (see MirrorReads); otherwise ZooKeeper is read, with
-// the reads of all nodes in flight at once. The returned values are copies
-// whose metadata maps are shared: treat maps as read-only.
+// or registry.ErrNotFound itself if it has none. Znodes whose data is not a
+// registration are skipped. Answers come from the registry's mirror when it
+// is in sync (see MirrorReads); otherwise ZooKeeper is read, with the reads
+// of all nodes in flight at once. The result belongs to the caller.
 func (r *zkRegistry) GetService(name string, opts ...registry.GetOption) ([]*registry.Service, error) {
-	if name == "" {
-		return nil, errors.New("zookeeper: get service: name is empty")
-	}
 	var o registry.GetOptions
 	for _, opt := range opts {
 		opt(&o)
 	}
-	ctx, cfg, cancel := r.opContext(o.Context)
-	defer cancel()
-	sess, err := r.conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("zookeeper: get service %q: %w", name, err)
-	}
-	var svcs []*registry.Service
-	ok := false
-	if cfg.mirrorReads {
-		svcs, ok, err = r.mirror.getService(ctx, name)
-	}
-	if !ok {
-		svcs, err = readService(ctx, sess, cfg, escapeSegment(name))
+	svcs, err := r.engine.GetService(o.Context, name)
+	if errors.Is(err, engine.ErrNotFound) {
+		return nil, registry.ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("zookeeper: get service %q: %w", name, err)
+		return nil, err
 	}
-	if len(svcs) == 0 {
-		return nil, fmt.Errorf("zookeeper: service %q: %w", name, registry.ErrNotFound)
-	}
-	return svcs, nil
+	return fromEngine(svcs), nil
 }
 
 // ListServices returns every registered service, one entry per name and
 // version with its nodes, sorted by name. Services without nodes are left
-// out.
+// out. The result belongs to the caller.
 func (r *zkRegistry) ListServices(opts ...registry.ListOption) ([]*registry.Service, error) {
 	var o registry.ListOptions
 	for _, opt := range opts {
 		opt(&o)
 	}
-	ctx, cfg, cancel := r.opContext(o.Context)
-	defer cancel()
-	sess, err := r.conn(ctx)
+	svcs, err := r.engine.ListServices(o.Context)
 	if err != nil {
-		return nil, fmt.Errorf("zookeeper: list services: %w", err)
+		return nil, err
 	}
-	var svcs []*registry.Service
-	ok := false
-	if cfg.mirrorReads {
-		svcs, ok, err = r.mirror.listServices(ctx)
-	}
-	if !ok && err == nil {
-		svcs, err = readAllServices(ctx, sess, cfg)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("zookeeper: list services: %w", err)
-	}
-	return svcs, nil
+	return fromEngine(svcs), nil
 }
 
 // Watch returns a Watcher of one service (registry.WatchService), which may
@@ -302,214 +195,19 @@ func (r *zkRegistry) Watch(opts ...registry.WatchOption) (registry.Watcher, erro
 	for _, opt := range opts {
 		opt(&o)
 	}
-	ctx, _, cancel := r.opContext(o.Context)
-	defer cancel()
-	if _, err := r.conn(ctx); err != nil {
-		return nil, fmt.Errorf("zookeeper: watch: %w", err)
+	w, err := r.engine.Watch(o.Context, o.Service, o.Context)
+	if err != nil {
+		return nil, err
 	}
-	w := newWatcher(r.mirror, o)
-	if err := r.mirror.subscribe(ctx, w); err != nil {
-		w.Stop()
-		return nil, fmt.Errorf("zookeeper: watch: %w", err)
-	}
-	select {
-	case <-w.stop: // stopped while subscribing
-		r.mirror.unsubscribe(w)
-	default:
-	}
-	return w, nil
+	return &zkWatcher{w: w}, nil
 }
 
 // Close ends the registry: its session is closed, which deletes its
 // ephemeral nodes at once, its watchers stop, and its goroutines exit
 // before Close returns. Later calls fail. Close is idempotent and safe to
 // call concurrently.
-func (r *zkRegistry) Close() error {
-	r.closeOnce.Do(func() {
-		r.mu.Lock()
-		r.closed = true
-		s := r.sess
-		r.sess = nil
-		r.mu.Unlock()
+func (r *zkRegistry) Close() error { return r.engine.Close() }
 
-		r.cancel()
-		r.mirror.stopWatchers()
-		r.owner.queue.ShutDown()
-		r.mirror.queue.ShutDown()
-		if s != nil {
-			s.close()
-		}
-		r.wg.Wait()
-	})
-	return nil
-}
-
-// config returns the current configuration.
-func (r *zkRegistry) config() config {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.cfg
-}
-
-// opContext returns a context for one operation, bounded by the configured
-// timeout and ended by Close, and the configuration to use for it.
-func (r *zkRegistry) opContext(parent context.Context) (context.Context, config, context.CancelFunc) {
-	if parent == nil {
-		parent = context.Background()
-	}
-	cfg := r.config()
-	ctx, cancel := context.WithTimeout(parent, cfg.timeout)
-	stop := context.AfterFunc(r.ctx, cancel)
-	return ctx, cfg, func() { stop(); cancel() }
-}
-
-// conn returns the session to use, connecting on first use, once it is
-// established.
-func (r *zkRegistry) conn(ctx context.Context) (*session, error) {
-	r.mu.Lock()
-	if r.closed {
-		r.mu.Unlock()
-		return nil, errClosed
-	}
-	if r.cfgErr != nil {
-		r.mu.Unlock()
-		return nil, r.cfgErr
-	}
-	var err error
-	if r.sess == nil {
-		r.sess, err = r.dialLocked()
-	}
-	s := r.sess
-	r.mu.Unlock()
-	if err != nil {
-		return nil, err
-	}
-	if err := s.waitReady(ctx); err != nil {
-		if r.ctx.Err() != nil {
-			return nil, errClosed
-		}
-		return nil, err
-	}
-	return s, nil
-}
-
-// dialLocked opens a connection and, the first time, starts the keeper and
-// workers. r.mu must be held.
-func (r *zkRegistry) dialLocked() (*session, error) {
-	s, err := dial(r.cfg, r.gen+1, r.events)
-	if err != nil {
-		return nil, err
-	}
-	r.gen++
-	if !r.started {
-		r.started = true
-		r.wg.Add(1)
-		go r.keep()
-		for i := 0; i < ownerWorkers; i++ {
-			r.wg.Add(1)
-			go r.owner.run()
-		}
-		for i := 0; i < mirrorWorkers; i++ {
-			r.wg.Add(1)
-			go r.mirror.run()
-		}
-	}
-	return s, nil
-}
-
-// readService reads a service's nodes from ZooKeeper, all reads in flight at
-// once, without touching the mirror.
-func readService(ctx context.Context, s *session, cfg config, dir string) ([]*registry.Service, error) {
-	dirPath := cfg.root + "/" + dir
-	children, err := call(ctx, s, func(c *zk.Conn) ([]string, error) {
-		ch, _, err := c.Children(dirPath)
-		return ch, err
-	})
-	if errors.Is(err, zk.ErrNoNode) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", dirPath, err)
-	}
-	paths := make([]string, len(children))
-	for i, c := range children {
-		paths[i] = dirPath + "/" + c
-	}
-	got, err := s.readAll(ctx, paths)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", dirPath, err)
-	}
-	return decodeAll(cfg, paths, got), nil
-}
-
-// readAllServices lists and reads every service from ZooKeeper.
-func readAllServices(ctx context.Context, s *session, cfg config) ([]*registry.Service, error) {
-	dirs, err := call(ctx, s, func(c *zk.Conn) ([]string, error) {
-		ch, _, err := c.Children(cfg.root)
-		return ch, err
-	})
-	if errors.Is(err, zk.ErrNoNode) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", cfg.root, err)
-	}
-	// List all directories at once, then read all nodes at once.
-	lists := make([][]string, len(dirs))
-	errs := make([]error, len(dirs))
-	err = s.each(ctx, len(dirs), func(c *zk.Conn, i int) {
-		lists[i], _, errs[i] = c.Children(cfg.root + "/" + dirs[i])
-	})
-	if err != nil {
-		return nil, err
-	}
-	var paths []string
-	for i, d := range dirs {
-		if errs[i] != nil && !errors.Is(errs[i], zk.ErrNoNode) {
-			return nil, fmt.Errorf("list %s/%s: %w", cfg.root, d, errs[i])
-		}
-		for _, c := range lists[i] {
-			paths = append(paths, cfg.root+"/"+d+"/"+c)
-		}
-	}
-	got, err := s.readAll(ctx, paths)
-	if err != nil {
-		return nil, fmt.Errorf("read services: %w", err)
-	}
-	svcs := decodeAll(cfg, paths, got)
-	sortServices(svcs)
-	return svcs, nil
-}
-
-// decodeAll decodes read znodes into services grouped by name and version,
-// skipping (and logging) what is not a registration.
-func decodeAll(cfg config, paths []string, got []znode) []*registry.Service {
-	nodes := make([]*registry.Service, 0, len(got))
-	var d sharedDecoder
-	for i, z := range got {
-		if errors.Is(z.err, zk.ErrNoNode) {
-			continue
-		}
-		if z.err != nil {
-			cfg.logger.Logf(logger.WarnLevel, "zookeeper: skipping %s: %v", paths[i], z.err)
-			continue
-		}
-		s, err := d.decode(z.data)
-		if err != nil {
-			cfg.logger.Logf(logger.WarnLevel, "zookeeper: skipping %s: %v", paths[i], err)
-			continue
-		}
-		nodes = append(nodes, s)
-	}
-	return groupByVersion(nodes)
-}
-
-// sortServices orders services by name, then version.
-func sortServices(svcs []*registry.Service) {
-	sort.SliceStable(svcs, func(i, j int) bool {
-		if svcs[i].Name != svcs[j].Name {
-			return svcs[i].Name < svcs[j].Name
-		}
-		return svcs[i].Version < svcs[j].Version
-	})
-}
+// Engine returns the engine under the registry, for this module's other
+// packages (zkprom, the zkmicro command); its type is internal.
+func (r *zkRegistry) Engine() *engine.Registry { return r.engine }

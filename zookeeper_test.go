@@ -17,6 +17,7 @@ import (
 	"go-micro.dev/v4/registry"
 	"go-micro.dev/v4/util/cmd"
 
+	"github.com/zkmicro/zookeeper/internal/engine"
 	"github.com/zkmicro/zookeeper/internal/faultproxy"
 	"github.com/zkmicro/zookeeper/internal/zktest"
 )
@@ -35,10 +36,7 @@ func TestNewRegistryDoesNotDial(t *testing.T) {
 	// at once, with no connection and no goroutine.
 	r := NewRegistry(registry.Addrs("127.0.0.1:1")).(*zkRegistry)
 	require.NoError(t, r.Init(registry.Addrs("127.0.0.1:2"), registry.Timeout(300*time.Millisecond)))
-	r.mu.Lock()
-	assert.Nil(t, r.sess)
-	assert.False(t, r.started)
-	r.mu.Unlock()
+	assert.False(t, r.engine.Dialed())
 
 	start := time.Now()
 	err := r.Register(svc("s", "1", "n1"))
@@ -81,7 +79,7 @@ func TestRegisterGetDeregister(t *testing.T) {
 
 	require.NoError(t, r.Deregister(svc("greeter", "1.0.0", "a", "b")))
 	require.NoError(t, r.Deregister(svc("greeter", "2.0.0", "c")))
-	eventually(t, 5*time.Second, func() bool {
+	zktest.Eventually(t, 5*time.Second, func() bool {
 		_, err := r.GetService("greeter")
 		return errors.Is(err, registry.ErrNotFound)
 	}, "service still found after deregistering every node")
@@ -118,7 +116,7 @@ func TestWireLayoutMatchesOldPlugin(t *testing.T) {
 	// client) is discovered.
 	_, err = raw.Create("/micro-registry/go.micro.srv.greeter/old-1", mustJSON(t, svc("go.micro.srv.greeter", "latest", "old-1")), 0, zk.WorldACL(zk.PermAll))
 	require.NoError(t, err)
-	eventually(t, 5*time.Second, func() bool {
+	zktest.Eventually(t, 5*time.Second, func() bool {
 		got, err := r.GetService("go.micro.srv.greeter")
 		return err == nil && strings.Join(nodeIDs(got), ",") == "greeter-1,old-1"
 	}, "old plugin's registration not discovered")
@@ -158,7 +156,7 @@ func TestContainerDirectoryIsRemovedWhenEmpty(t *testing.T) {
 	require.NoError(t, r.Register(svc("short-lived", "1", "n1")))
 	require.NoError(t, r.Deregister(svc("short-lived", "1", "n1")))
 	// zktest servers check containers every second.
-	eventually(t, 15*time.Second, func() bool {
+	zktest.Eventually(t, 15*time.Second, func() bool {
 		ok, _, err := raw.Exists("/micro-registry/short-lived")
 		return err == nil && !ok
 	}, "empty service directory not removed")
@@ -173,6 +171,18 @@ func TestRegisterRejectsBadInput(t *testing.T) {
 	defer r.Close()
 	huge := svc("big", "1", "n1")
 	huge.Metadata = map[string]string{"blob": strings.Repeat("x", 2<<20)}
+	// Just under the limit with a short path; over it with a 300 KB name.
+	longName := svc(strings.Repeat("n", 300<<10), "1", "n1")
+	longName.Metadata = map[string]string{"blob": strings.Repeat("x", 1<<20-200<<10)}
+	// An endpoint value nested 6,000 deep encodes, but no reader decodes it.
+	v := &registry.Value{Name: "leaf"}
+	for i := 0; i < 6000; i++ {
+		v = &registry.Value{Name: "v", Values: []*registry.Value{v}}
+	}
+	deep := svc("deep", "1", "n1")
+	deep.Endpoints = []*registry.Endpoint{{Name: "E", Request: v}}
+	badMeta := svc("s", "1", "n1")
+	badMeta.Nodes[0].Metadata["k"] = "\xff"
 	tests := []struct {
 		name string
 		svc  *registry.Service
@@ -185,6 +195,11 @@ func TestRegisterRejectsBadInput(t *testing.T) {
 		{"empty id", &registry.Service{Name: "s", Nodes: []*registry.Node{{Address: "a"}}}, "empty id"},
 		{"duplicate id", svc("s", "1", "x", "x"), "appears twice"},
 		{"payload over 1 MiB", huge, "over the"},
+		{"path over 1 MiB with the payload", longName, "with the path"},
+		{"nesting no reader decodes", deep, "could not be read back"},
+		{"name not UTF-8", svc("bad\xffname", "1", "n1"), "not valid UTF-8"},
+		{"id not UTF-8", svc("s", "1", "n\xfe1"), "not valid UTF-8"},
+		{"metadata not UTF-8", badMeta, "not valid UTF-8"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -192,7 +207,8 @@ func TestRegisterRejectsBadInput(t *testing.T) {
 			require.Error(t, err)
 			assert.True(t, strings.HasPrefix(err.Error(), "zookeeper: "), err.Error())
 			assert.Contains(t, err.Error(), tt.want)
-			if tt.name != "payload over 1 MiB" {
+			assert.Less(t, len(err.Error()), 1000, "errors stay short: %.200s", err)
+			if tt.svc == nil || len(tt.svc.Nodes) == 0 || tt.svc.Nodes[0] == nil || tt.svc.Nodes[0].Id == "" || tt.name == "duplicate id" {
 				require.Error(t, r.Deregister(tt.svc))
 			}
 		})
@@ -200,9 +216,7 @@ func TestRegisterRejectsBadInput(t *testing.T) {
 	_, err := r.GetService("")
 	require.Error(t, err)
 	// None of this dialed.
-	r.mu.Lock()
-	assert.Nil(t, r.sess)
-	r.mu.Unlock()
+	assert.False(t, r.engine.Dialed())
 }
 
 func TestReRegisterUnchangedCostsNoWrite(t *testing.T) {
@@ -213,7 +227,7 @@ func TestReRegisterUnchangedCostsNoWrite(t *testing.T) {
 	require.NoError(t, r.Register(s))
 	p := "/micro-registry/steady/n1"
 	// Wait for the registry to have verified and watched its node.
-	eventually(t, 5*time.Second, func() bool { return r.owner.confirmed(nodeKey("steady", "n1")) }, "node never confirmed")
+	zktest.Eventually(t, 5*time.Second, func() bool { return r.confirmed("steady", "n1") }, "node never confirmed")
 
 	before := serverZxid(t, srv)
 	for i := 0; i < 5; i++ {
@@ -254,11 +268,11 @@ func TestNodeDeletedByHandIsRestored(t *testing.T) {
 	raw := rawConn(t, srv.Addr)
 	s := svc("guarded", "1", "n1")
 	require.NoError(t, r.Register(s))
-	eventually(t, 5*time.Second, func() bool { return r.owner.confirmed(nodeKey("guarded", "n1")) }, "node never confirmed")
+	zktest.Eventually(t, 5*time.Second, func() bool { return r.confirmed("guarded", "n1") }, "node never confirmed")
 
 	require.NoError(t, raw.Delete("/micro-registry/guarded/n1", -1))
 	deleted := time.Now()
-	eventually(t, 5*time.Second, func() bool {
+	zktest.Eventually(t, 5*time.Second, func() bool {
 		data, st, err := raw.Get("/micro-registry/guarded/n1")
 		return err == nil && st.EphemeralOwner == r.sessionID() && string(data) == string(mustPayload(t, s))
 	}, "node deleted by hand was not restored")
@@ -266,9 +280,7 @@ func TestNodeDeletedByHandIsRestored(t *testing.T) {
 
 	// Re-registering after the node vanished writes it again (the old
 	// plugin skipped it because the hash had not changed).
-	r.owner.mu.Lock()
-	r.owner.nodes[nodeKey("guarded", "n1")].confirmed = 0 // as if the watch had not fired yet
-	r.owner.mu.Unlock()
+	r.engine.Unconfirm("guarded", "n1") // as if the watch had not fired yet
 	require.NoError(t, r.Deregister(s))
 	require.NoError(t, r.Register(s))
 	ok, _, err := raw.Exists("/micro-registry/guarded/n1")
@@ -376,7 +388,7 @@ func TestRestartWithinSessionTimeoutKeepsNewRegistration(t *testing.T) {
 		return err == nil && strings.Contains(sessions, "SessionTracker dump:") && !strings.Contains(sessions, oldSession)
 	}
 	require.False(t, expired(), "the old session %s must still be alive when the restarted process registers", oldSession)
-	eventually(t, 2*sessionTimeout+5*time.Second, expired, "old session %s never expired", oldSession)
+	zktest.Eventually(t, 2*sessionTimeout+5*time.Second, expired, "old session %s never expired", oldSession)
 	_, st, err = raw.Get("/micro-registry/phoenix/p1")
 	require.NoError(t, err, "registration lost when the old session expired")
 	assert.Equal(t, r.sessionID(), st.EphemeralOwner)
@@ -545,7 +557,7 @@ func TestListServicesSortedAndGrouped(t *testing.T) {
 		assert.Len(t, list[0].Nodes, 2)
 		// Registered after the first listing: still listed.
 		require.NoError(t, r.Register(svc("beta", "1", "b1")))
-		eventually(t, 5*time.Second, func() bool {
+		zktest.Eventually(t, 5*time.Second, func() bool {
 			list, err := r.ListServices()
 			return err == nil && len(list) == 4 && list[2].Name == "beta"
 		}, "new service not listed (mirror=%v)", mirror)
@@ -623,9 +635,7 @@ func TestWatcherStopAndContext(t *testing.T) {
 	readers.Wait()
 	close(stopChurn)
 	churn.Wait()
-	r.mirror.mu.Lock()
-	assert.Empty(t, r.mirror.watchers, "stopped watchers stay subscribed")
-	r.mirror.mu.Unlock()
+	assert.Zero(t, r.engine.Stats().Watchers, "stopped watchers stay subscribed")
 }
 
 func TestCloseStopsEverything(t *testing.T) {
@@ -643,15 +653,15 @@ func TestCloseStopsEverything(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, ok, "Close ends the session, which deletes its nodes at once")
 
-	assert.ErrorIs(t, r.Register(svc("closing", "1", "n1")), errClosed)
-	assert.ErrorIs(t, r.Deregister(svc("closing", "1", "n1")), errClosed)
+	assert.ErrorIs(t, r.Register(svc("closing", "1", "n1")), engine.ErrClosed)
+	assert.ErrorIs(t, r.Deregister(svc("closing", "1", "n1")), engine.ErrClosed)
 	_, err = r.GetService("closing")
-	assert.ErrorIs(t, err, errClosed)
+	assert.ErrorIs(t, err, engine.ErrClosed)
 	_, err = r.ListServices()
-	assert.ErrorIs(t, err, errClosed)
+	assert.ErrorIs(t, err, engine.ErrClosed)
 	_, err = r.Watch()
-	assert.ErrorIs(t, err, errClosed)
-	assert.ErrorIs(t, r.Init(), errClosed)
+	assert.ErrorIs(t, err, engine.ErrClosed)
+	assert.ErrorIs(t, r.Init(), engine.ErrClosed)
 	require.NoError(t, r.Close())
 }
 
@@ -663,7 +673,7 @@ func TestInitWithNewAddressesMovesRegistrations(t *testing.T) {
 	require.NoError(t, r.Register(svc("mover", "1", "m1")))
 
 	require.NoError(t, r.Init(registry.Addrs(b.Addr)))
-	eventually(t, 10*time.Second, func() bool {
+	zktest.Eventually(t, 10*time.Second, func() bool {
 		ok, _, err := rawB.Exists("/micro-registry/mover/m1")
 		return err == nil && ok
 	}, "registration not moved to the new servers")
@@ -742,16 +752,79 @@ func TestRegistryFlagSelectsPlugin(t *testing.T) {
 				env = append(env, "MICRO_REGISTRY=zookeeper", "MICRO_REGISTRY_ADDRESS="+srv.Addr)
 			}
 			c, _ := startChild(t, "micro", env, args...)
-			eventually(t, 30*time.Second, func() bool {
+			zktest.Eventually(t, 30*time.Second, func() bool {
 				ch, _, err := raw.Children("/micro-registry/" + name)
 				return err == nil && len(ch) == 1
 			}, "go-micro service with --registry=zookeeper did not register")
 			// go-micro deregisters on SIGTERM.
 			require.NoError(t, c.cmd.Process.Signal(syscall.SIGTERM))
-			eventually(t, 15*time.Second, func() bool {
+			zktest.Eventually(t, 15*time.Second, func() bool {
 				ch, _, err := raw.Children("/micro-registry/" + name)
 				return (err == nil && len(ch) == 0) || errors.Is(err, zk.ErrNoNode)
 			}, "service did not deregister on SIGTERM")
 		})
 	}
+}
+
+// A WatchContext that is already cancelled stops the watcher at once; the
+// race detector checks the hook that stops it (issue: "Data race in Watch
+// with an already-cancelled registry.WatchContext").
+func TestWatchWithCancelledContext(t *testing.T) {
+	srv := zktest.Start(t)
+	r := newTestRegistry(t, []string{srv.Addr})
+	for i := 0; i < 20; i++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		w, err := r.Watch(registry.WatchService("cancelled"), registry.WatchContext(ctx))
+		if err != nil {
+			continue // stopped while subscribing: also fine
+		}
+		_, err = nextWithin(w, 5*time.Second)
+		require.ErrorIs(t, err, registry.ErrWatcherStopped)
+	}
+	zktest.Eventually(t, 5*time.Second, func() bool { return r.engine.Stats().Watchers == 0 }, "cancelled watchers stay subscribed")
+}
+
+// Every error says "zookeeper: " once, at its start.
+func TestErrorsArePrefixedOnce(t *testing.T) {
+	srv := zktest.Start(t)
+	r := newTestRegistry(t, []string{srv.Addr}, registry.Timeout(300*time.Millisecond))
+	unreachable := NewRegistry(registry.Addrs("127.0.0.1:1"), registry.Timeout(200*time.Millisecond))
+	defer unreachable.(*zkRegistry).Close()
+	invalid := NewRegistry(SessionTimeout(time.Nanosecond))
+	defer invalid.(*zkRegistry).Close()
+	closed := NewRegistry(registry.Addrs(srv.Addr))
+	require.NoError(t, closed.(*zkRegistry).Close())
+
+	var errs []error
+	add := func(err error) { require.Error(t, err); errs = append(errs, err) }
+	add(r.Register(&registry.Service{Name: "x"}))
+	_, err := r.GetService("")
+	add(err)
+	add(unreachable.Register(svc("s", "1", "n")))
+	_, err = unreachable.Watch()
+	add(err)
+	_, err = invalid.ListServices()
+	add(err)
+	add(invalid.Init(Prefix("x")))
+	_, err = closed.Watch()
+	add(err)
+	add(closed.Init())
+	add(closed.Deregister(svc("s", "1", "n")))
+	for _, err := range errs {
+		msg := err.Error()
+		assert.True(t, strings.HasPrefix(msg, "zookeeper: "), msg)
+		assert.Equal(t, 1, strings.Count(msg, "zookeeper: "), "prefix repeated: %s", msg)
+	}
+}
+
+// The server clamps the session timeout asked for; the session knows what
+// it was granted.
+func TestNegotiatedSessionTimeout(t *testing.T) {
+	srv := zktest.Start(t)
+	r := newTestRegistry(t, []string{srv.Addr}, SessionTimeout(time.Millisecond))
+	s, err := r.engine.Session(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 2*zktest.TickTime, s.NegotiatedTimeout(), "raised to the server's minimum of 2 ticks")
+	assert.Equal(t, srv.Addr, s.Server())
 }

@@ -1,4 +1,4 @@
-package zookeeper
+package engine
 
 import (
 	"testing"
@@ -8,7 +8,7 @@ import (
 )
 
 func TestSharedDecoderSharesServicePart(t *testing.T) {
-	s := benchService("greeter", "a", "b")
+	s := testService("greeter", "a", "b")
 	pa, err := encodeNode(s, s.Nodes[0])
 	require.NoError(t, err)
 	pb, err := encodeNode(s, s.Nodes[1])

@@ -1,11 +1,9 @@
-package zookeeper
+package engine
 
 import (
 	"bytes"
 	"encoding/json"
 	"maps"
-
-	"go-micro.dev/v4/registry"
 )
 
 // nodesKey starts the node list of a payload; encodeNode (like the old
@@ -45,18 +43,18 @@ type sharedDecoder struct {
 // sharedPart is a decoded service-level part and the metadata of the last
 // node decoded after it.
 type sharedPart struct {
-	svc      *registry.Service // without nodes
+	svc      *Service // without nodes
 	nodeMeta map[string]string
 }
 
 // decode returns what decodeNode(data) returns.
-func (d *sharedDecoder) decode(data []byte) (*registry.Service, error) {
+func (d *sharedDecoder) decode(data []byte) (*Service, error) {
 	head, node, split := splitPayload(data)
 	if split {
 		if part := d.parts[string(head)]; part != nil {
 			if n, err := decodeNode(nodeOnly(node)); err == nil {
 				part.shareNodeMeta(n.Nodes[0])
-				return &registry.Service{
+				return &Service{
 					Name:      part.svc.Name,
 					Version:   part.svc.Version,
 					Metadata:  part.svc.Metadata,
@@ -75,7 +73,7 @@ func (d *sharedDecoder) decode(data []byte) (*registry.Service, error) {
 			d.parts = make(map[string]*sharedPart)
 		}
 		d.parts[string(head)] = &sharedPart{
-			svc:      &registry.Service{Name: s.Name, Version: s.Version, Metadata: s.Metadata, Endpoints: s.Endpoints},
+			svc:      &Service{Name: s.Name, Version: s.Version, Metadata: s.Metadata, Endpoints: s.Endpoints},
 			nodeMeta: s.Nodes[0].Metadata,
 		}
 	}
@@ -85,7 +83,7 @@ func (d *sharedDecoder) decode(data []byte) (*registry.Service, error) {
 // shareNodeMeta gives n the metadata map of the previous node when they are
 // equal, and remembers n's otherwise. Nil and empty maps are not shared:
 // they decode from different payloads.
-func (p *sharedPart) shareNodeMeta(n *registry.Node) {
+func (p *sharedPart) shareNodeMeta(n *Node) {
 	switch {
 	case n.Metadata == nil:
 	case p.nodeMeta != nil && maps.Equal(n.Metadata, p.nodeMeta):

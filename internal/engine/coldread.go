@@ -1,0 +1,101 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/go-zookeeper/zk"
+)
+
+// This file reads services straight from ZooKeeper, all reads in flight at
+// once, without touching the mirror: for MirrorReads(false), and while the
+// session is disconnected and the mirror may be stale.
+
+// readService reads the nodes of the service directory dir.
+func readService(ctx context.Context, s *Session, dir dirRef) ([]*Service, error) {
+	l := s.cfg.layout
+	dirPath := l.dirPath(dir)
+	children, err := call(ctx, s.conn, func(c *zk.Conn) ([]string, error) {
+		ch, _, err := c.Children(dirPath)
+		return ch, err
+	})
+	if errors.Is(err, zk.ErrNoNode) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", shortPath(dirPath), err)
+	}
+	paths := make([]string, len(children))
+	for i, c := range children {
+		paths[i] = l.refPath(nodeRef{dir, c})
+	}
+	got, err := s.conn.readAll(ctx, paths)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", shortPath(dirPath), err)
+	}
+	return decodeAll(s.cfg, paths, got), nil
+}
+
+// readAllServices lists and reads every service.
+func readAllServices(ctx context.Context, s *Session) ([]*Service, error) {
+	l := s.cfg.layout
+	dirs, err := call(ctx, s.conn, func(c *zk.Conn) ([]string, error) {
+		ch, _, err := c.Children(l.root)
+		return ch, err
+	})
+	if errors.Is(err, zk.ErrNoNode) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", l.root, err)
+	}
+	// List all directories at once, then read all nodes at once.
+	lists := make([][]string, len(dirs))
+	errs := make([]error, len(dirs))
+	err = s.conn.each(ctx, len(dirs), func(c *zk.Conn, i int) {
+		lists[i], _, errs[i] = c.Children(l.dirPath(dirs[i]))
+	})
+	if err != nil {
+		return nil, err
+	}
+	var paths []string
+	for i, d := range dirs {
+		if errs[i] != nil && !errors.Is(errs[i], zk.ErrNoNode) {
+			return nil, fmt.Errorf("list %s: %w", shortPath(l.dirPath(d)), errs[i])
+		}
+		for _, c := range lists[i] {
+			paths = append(paths, l.refPath(nodeRef{d, c}))
+		}
+	}
+	got, err := s.conn.readAll(ctx, paths)
+	if err != nil {
+		return nil, fmt.Errorf("read services: %w", err)
+	}
+	svcs := decodeAll(s.cfg, paths, got)
+	sortServices(svcs)
+	return svcs, nil
+}
+
+// decodeAll decodes read znodes into services grouped by name and
+// version, skipping (and logging) what is not a registration.
+func decodeAll(cfg Config, paths []string, got []znode) []*Service {
+	nodes := make([]*Service, 0, len(got))
+	var d sharedDecoder
+	for i, z := range got {
+		if errors.Is(z.err, zk.ErrNoNode) {
+			continue
+		}
+		if z.err != nil {
+			cfg.logger.Logf(LevelWarn, "zookeeper: skipping %s: %v", shortPath(paths[i]), z.err)
+			continue
+		}
+		s, err := d.decode(z.data)
+		if err != nil {
+			cfg.logger.Logf(LevelWarn, "zookeeper: skipping %s: %v", shortPath(paths[i]), err)
+			continue
+		}
+		nodes = append(nodes, s)
+	}
+	return groupByVersion(nodes)
+}

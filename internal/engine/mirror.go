@@ -1,0 +1,623 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+
+	"github.com/zkmicro/zookeeper/internal/workqueue"
+)
+
+// maxMirrorWorkers bounds the goroutines that keep mirrored services in
+// sync; each service is synced by one of them at a time. A worker waits
+// for ZooKeeper most of the time (a listing, then the reads of what
+// changed), so a first listing of many services, or the resync after a new
+// session, needs many of them to keep the session busy: with 8, a cold
+// ListServices of 200 services took a quarter longer. Workers start with
+// work and end when there is none.
+const maxMirrorWorkers = 32
+
+// allKey is the mirror's work key for the list of services. It cannot
+// collide with an escaped service name, which never holds a NUL.
+const allKey = "\x00all"
+
+// mirror is the registry's in-memory copy of the services it has looked up
+// or is watching, kept current by ZooKeeper watches: a children watch per
+// service directory, a data watch per node, and a children watch on the
+// root while anything lists or watches all services. Every Watcher of the
+// registry is fed from it, so N watchers cost ZooKeeper one set of
+// watches.
+//
+// A watch event marks work for its service (re-list, re-read one node,
+// forget one node); a worker then reads only what changed (mirror_sync.go).
+// After a new session replaced an expired one, every mirrored service is
+// re-listed and re-read, and the difference is reported to watchers.
+//
+// Consistency: what the mirror returns is what a ZooKeeper follower would:
+// it trails the leader by the time a watch event takes to arrive and never
+// goes backwards.
+//
+// Lock order: mirror.mu, then Watcher.mu (notify is called with mirror.mu
+// held); a Watcher never calls the mirror with its own lock held.
+type mirror struct {
+	queue *workqueue.Queue
+	deps  mirrorDeps
+
+	mu        sync.Mutex    // guards everything below and every mirroredService
+	connected bool          // the session is established
+	gate      chan struct{} // while set, workers wait: a new session's restore comes first
+	services  map[dirRef]*mirroredService
+	all       *allServices // nil unless services are being listed or watched
+	watchers  map[*Watcher]struct{}
+}
+
+// mirrorDeps are the few things the mirror uses of its registry.
+type mirrorDeps struct {
+	// begin returns a context for one operation (bounded, ended by Close).
+	begin func(parent context.Context) (context.Context, context.CancelFunc)
+	// session returns the session to read with, waiting for one.
+	session func(ctx context.Context) (*Session, error)
+	// logger returns the logger in use.
+	logger func() Logger
+	// closed is closed when the registry closes.
+	closed <-chan struct{}
+}
+
+// mirroredService is the mirrored state of one service directory.
+type mirroredService struct {
+	dir      dirRef
+	nodes    map[string]*mirroredNode // by escaped node id
+	synced   bool                     // listed and read in the current session, after our last write
+	syncCh   chan struct{}            // closed when synced becomes true, or the entry is evicted
+	epoch    uint64                   // count of the registry's own writes to the service
+	pending  pendingWork
+	watchers int  // Watchers of this service
+	waiters  int  // lookups waiting for its sync: in use, not idle
+	byAll    bool // a directory in the last listing of the root
+	lastUsed time.Time
+	cached   []*Service // grouped by version; nil when stale
+
+	// decoder is used only by the worker syncing the service, outside
+	// mirror.mu: the queue never hands one key to two workers at once.
+	decoder sharedDecoder
+}
+
+// mirroredNode is one node znode: the SHA-256 of its data, which tells
+// whether a later read changed it (keeping the data itself would double
+// the mirror's memory), and the data decoded, nil when it is not a
+// registration. It is immutable and replaced on every change; nodes of one
+// service version share their service's Metadata and Endpoints (see
+// sharedDecoder).
+type mirroredNode struct {
+	sum [sha256.Size]byte
+	svc *Service
+}
+
+// pendingWork is what watch events asked a service's worker to do.
+type pendingWork struct {
+	list   bool            // list the directory again
+	reread bool            // read every node again (new session)
+	nodes  map[string]bool // nodes whose data changed
+	gone   map[string]bool // nodes deleted
+}
+
+func (p *pendingWork) merge(q pendingWork) {
+	p.list = p.list || q.list
+	p.reread = p.reread || q.reread
+	for c := range q.nodes {
+		p.mark(&p.nodes, c)
+	}
+	for c := range q.gone {
+		p.mark(&p.gone, c)
+	}
+}
+
+func (p *pendingWork) mark(set *map[string]bool, child string) {
+	if *set == nil {
+		*set = map[string]bool{}
+	}
+	(*set)[child] = true
+}
+
+// allServices is the mirrored list of service directories under the root.
+type allServices struct {
+	listed   bool
+	dirs     []dirRef      // the last listing, in the order its services were queued
+	epoch    uint64        // count of own writes the listing may not show yet
+	syncCh   chan struct{} // closed when listed becomes true, or it is evicted
+	pending  bool
+	watchers int // Watchers of all services
+	waiters  int // lookups waiting for the listing
+	lastUsed time.Time
+}
+
+func newMirror(deps mirrorDeps) *mirror {
+	return &mirror{
+		queue:    workqueue.New(50*time.Millisecond, 2*time.Second),
+		deps:     deps,
+		services: map[dirRef]*mirroredService{},
+		watchers: map[*Watcher]struct{}{},
+	}
+}
+
+// start hands the mirror's work to workers that spawn starts.
+func (m *mirror) start(spawn func(func())) {
+	m.queue.Process(maxMirrorWorkers, m.handle, spawn)
+}
+
+// serviceLocked returns the entry for dir, creating it (and queueing its
+// first sync) if needed.
+func (m *mirror) serviceLocked(dir dirRef) *mirroredService {
+	e := m.services[dir]
+	if e == nil {
+		e = &mirroredService{
+			dir:      dir,
+			nodes:    map[string]*mirroredNode{},
+			syncCh:   make(chan struct{}),
+			pending:  pendingWork{list: true},
+			lastUsed: time.Now(),
+		}
+		m.services[dir] = e
+		m.queue.Add(dir)
+	}
+	return e
+}
+
+func (m *mirror) allLocked() *allServices {
+	if m.all == nil {
+		m.all = &allServices{syncCh: make(chan struct{}), pending: true, lastUsed: time.Now()}
+		m.queue.Add(allKey)
+	}
+	return m.all
+}
+
+// setConnected records whether the session is established.
+func (m *mirror) setConnected(ok bool) {
+	m.mu.Lock()
+	m.connected = ok
+	m.mu.Unlock()
+}
+
+// hold is called when a new session replaced the previous one. Its watches
+// are gone, so everything must be listed and read again; but first the
+// registry's own nodes are restored (see release), so that watchers in
+// this process do not see them vanish and come back. Until then, reads
+// wait.
+func (m *mirror) hold() chan struct{} {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, e := range m.services {
+		if e.synced {
+			e.synced = false
+			e.syncCh = make(chan struct{})
+		}
+	}
+	if a := m.all; a != nil && a.listed {
+		a.listed = false
+		a.syncCh = make(chan struct{})
+	}
+	g := make(chan struct{})
+	m.gate = g
+	return g
+}
+
+// release ends hold g and re-lists and re-reads everything mirrored.
+func (m *mirror) release(g chan struct{}) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	close(g)
+	if m.gate == g {
+		m.gate = nil
+	}
+	for dir, e := range m.services {
+		e.pending.list, e.pending.reread = true, true
+		m.queue.Add(dir)
+	}
+	if a := m.all; a != nil {
+		a.pending = true
+		m.queue.Add(allKey)
+	}
+}
+
+// waitGate blocks a worker while a hold is in force.
+func (m *mirror) waitGate() bool {
+	for {
+		m.mu.Lock()
+		g := m.gate
+		m.mu.Unlock()
+		if g == nil {
+			return true
+		}
+		select {
+		case <-g:
+		case <-m.deps.closed:
+			return false
+		}
+	}
+}
+
+// ownWrite is called after the registry wrote or deleted node r. ZooKeeper
+// lets a session read its own writes; the mirror keeps that promise: reads
+// of the service wait until it was listed again after the write.
+func (m *mirror) ownWrite(r nodeRef) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e := m.services[r.dir]
+	if e != nil {
+		e.epoch++
+		e.pending.list = true
+		e.pending.mark(&e.pending.nodes, r.child)
+		if e.synced {
+			e.synced = false
+			e.syncCh = make(chan struct{})
+		}
+		m.queue.Add(r.dir)
+	}
+	if a := m.all; a != nil && (e == nil || !e.byAll) {
+		a.epoch++
+		a.pending = true
+		if a.listed {
+			a.listed = false
+			a.syncCh = make(chan struct{})
+		}
+		m.queue.Add(allKey)
+	}
+}
+
+// onEvent turns a watch event into work for the service it concerns.
+func (m *mirror) onEvent(l layout, e zk.Event) {
+	kind, ref := l.parse(e.Path)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if kind == kindRoot {
+		if m.all != nil {
+			m.all.pending = true
+			m.queue.Add(allKey)
+		}
+		return
+	}
+	if kind == kindOutside {
+		return
+	}
+	svc := m.services[ref.dir]
+	if svc == nil {
+		return
+	}
+	switch {
+	case kind == kindDir:
+		svc.pending.list = true
+	case e.Type == zk.EventNodeDeleted:
+		svc.pending.mark(&svc.pending.gone, ref.child)
+	case e.Type == zk.EventNodeDataChanged:
+		svc.pending.mark(&svc.pending.nodes, ref.child)
+	default:
+		svc.pending.list = true
+	}
+	m.queue.Add(ref.dir)
+}
+
+// current returns node r as the mirror has it now, or nil when it is gone
+// or is not a registration. The node is immutable: a change replaces it.
+func (m *mirror) current(r nodeRef) *mirroredNode {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e := m.services[r.dir]; e != nil {
+		if n := e.nodes[r.child]; n != nil && n.svc != nil {
+			return n
+		}
+	}
+	return nil
+}
+
+// groupedLocked returns the service's nodes grouped by version, in a value
+// shared between calls and read-only.
+func (e *mirroredService) groupedLocked() []*Service {
+	if e.cached == nil {
+		children := make([]string, 0, len(e.nodes))
+		for c, n := range e.nodes {
+			if n.svc != nil {
+				children = append(children, c)
+			}
+		}
+		sort.Strings(children)
+		svcs := make([]*Service, 0, len(children))
+		for _, c := range children {
+			svcs = append(svcs, e.nodes[c].svc)
+		}
+		e.cached = groupByVersion(svcs)
+	}
+	return e.cached
+}
+
+// groupByVersion merges single-node services into one service per name
+// and version, in order of first appearance; service-level fields come
+// from the first node of each group. The services returned are new; their
+// fields are shared with nodes.
+func groupByVersion(nodes []*Service) []*Service {
+	type nameVersion struct{ name, version string }
+	groups := map[nameVersion]*Service{}
+	var out []*Service
+	for _, s := range nodes {
+		k := nameVersion{s.Name, s.Version}
+		g := groups[k]
+		if g == nil {
+			g = &Service{Name: s.Name, Version: s.Version, Metadata: s.Metadata, Endpoints: s.Endpoints}
+			groups[k] = g
+			out = append(out, g)
+		}
+		g.Nodes = append(g.Nodes, s.Nodes...)
+	}
+	return out
+}
+
+// sortServices orders services by name, then version.
+func sortServices(svcs []*Service) {
+	sort.SliceStable(svcs, func(i, j int) bool {
+		if svcs[i].Name != svcs[j].Name {
+			return svcs[i].Name < svcs[j].Name
+		}
+		return svcs[i].Version < svcs[j].Version
+	})
+}
+
+// getService answers GetService from the mirror, waiting for the service's
+// first sync if needed. ok is false when the mirror is in sync but the
+// session is not connected: the caller must read ZooKeeper.
+func (m *mirror) getService(ctx context.Context, name string) (svcs []*Service, ok bool, err error) {
+	dir := EscapeSegment(name)
+	for {
+		m.mu.Lock()
+		e := m.serviceLocked(dir)
+		e.lastUsed = time.Now()
+		if e.synced {
+			defer m.mu.Unlock()
+			if !m.connected {
+				return nil, false, nil
+			}
+			return slices.Clone(e.groupedLocked()), true, nil
+		}
+		ch := e.syncCh
+		e.waiters++
+		m.mu.Unlock()
+		err := m.await(ctx, ch)
+		m.mu.Lock()
+		e.waiters--
+		e.lastUsed = time.Now()
+		m.mu.Unlock()
+		if err != nil {
+			return nil, true, err
+		}
+	}
+}
+
+// listServices answers ListServices from the mirror, waiting for the list
+// of services and every service in it to be in sync.
+func (m *mirror) listServices(ctx context.Context) (svcs []*Service, ok bool, err error) {
+	err = m.awaitAll(ctx, func() {
+		if !m.connected {
+			return
+		}
+		ok = true
+		dirs := make([]dirRef, 0, len(m.services))
+		for dir, e := range m.services {
+			if e.byAll {
+				dirs = append(dirs, dir)
+			}
+		}
+		sort.Strings(dirs)
+		now := time.Now()
+		for _, dir := range dirs {
+			e := m.services[dir]
+			e.lastUsed = now
+			svcs = append(svcs, e.groupedLocked()...)
+		}
+		sortServices(svcs)
+	})
+	return svcs, ok, err
+}
+
+// awaitAll waits until the list of services and every listed service are
+// in sync, then calls fn with m.mu held.
+func (m *mirror) awaitAll(ctx context.Context, fn func()) error {
+	for {
+		m.mu.Lock()
+		a := m.allLocked()
+		a.lastUsed = time.Now()
+		wait := a.syncCh
+		if a.listed {
+			wait = m.unsyncedLocked(a)
+		}
+		if wait == nil {
+			fn()
+			m.mu.Unlock()
+			return nil
+		}
+		a.waiters++
+		m.mu.Unlock()
+		err := m.await(ctx, wait)
+		m.mu.Lock()
+		a.waiters--
+		a.lastUsed = time.Now()
+		m.mu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// unsyncedLocked returns the sync channel of a listed service not in sync,
+// nil if all are. It picks the service listed last: the queue hands
+// services to workers in the order of the listing, so when it is in sync
+// most others are too (one wake-up per service would cost more than the
+// reads of a cold listing).
+func (m *mirror) unsyncedLocked(a *allServices) chan struct{} {
+	for i := len(a.dirs) - 1; i >= 0; i-- {
+		if e := m.services[a.dirs[i]]; e != nil && e.byAll && !e.synced {
+			return e.syncCh
+		}
+	}
+	for _, e := range m.services {
+		if e.byAll && !e.synced {
+			return e.syncCh
+		}
+	}
+	return nil
+}
+
+func (m *mirror) await(ctx context.Context, ch chan struct{}) error {
+	select {
+	case <-ch:
+		return nil
+	case <-m.deps.closed:
+		return ErrClosed
+	case <-ctx.Done():
+		return fmt.Errorf("not in sync with ZooKeeper yet: %w", ctx.Err())
+	}
+}
+
+// subscribe adds w once what it watches is in sync, and sets its starting
+// view to the nodes there, so that it reports changes after this point.
+func (m *mirror) subscribe(ctx context.Context, w *Watcher) error {
+	snapshot := func(e *mirroredService) {
+		for c, n := range e.nodes {
+			if n.svc != nil {
+				w.view[nodeRef{e.dir, c}] = n
+			}
+		}
+	}
+	if w.all {
+		m.mu.Lock()
+		m.allLocked().watchers++
+		m.mu.Unlock()
+		err := m.awaitAll(ctx, func() {
+			for _, e := range m.services {
+				snapshot(e)
+			}
+			m.watchers[w] = struct{}{}
+		})
+		if err != nil {
+			m.mu.Lock()
+			if m.all != nil {
+				m.all.watchers--
+			}
+			m.mu.Unlock()
+		}
+		return err
+	}
+	m.mu.Lock()
+	e := m.serviceLocked(w.dir)
+	e.watchers++
+	for !e.synced {
+		ch := e.syncCh
+		m.mu.Unlock()
+		if err := m.await(ctx, ch); err != nil {
+			m.mu.Lock()
+			e.watchers--
+			m.mu.Unlock()
+			return err
+		}
+		m.mu.Lock()
+	}
+	snapshot(e)
+	m.watchers[w] = struct{}{}
+	m.mu.Unlock()
+	return nil
+}
+
+// unsubscribe removes w.
+func (m *mirror) unsubscribe(w *Watcher) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.watchers[w]; !ok {
+		return
+	}
+	delete(m.watchers, w)
+	if w.all {
+		if m.all != nil {
+			m.all.watchers--
+			m.all.lastUsed = time.Now()
+		}
+	} else if e := m.services[w.dir]; e != nil {
+		e.watchers--
+		e.lastUsed = time.Now()
+	}
+}
+
+// stopWatchers stops every watcher; the registry is closing.
+func (m *mirror) stopWatchers() {
+	m.mu.Lock()
+	ws := make([]*Watcher, 0, len(m.watchers))
+	for w := range m.watchers {
+		ws = append(ws, w)
+	}
+	m.mu.Unlock()
+	for _, w := range ws {
+		w.Stop()
+	}
+}
+
+// evictIdle forgets services that no watcher follows, no lookup waits
+// for, and nobody looked up for idle. Their ZooKeeper watches cannot be
+// removed (zk has no call for it); each fires at most once more and is
+// ignored. Should a lookup still wait on an evicted entry, it is released
+// and looks the service up afresh.
+func (m *mirror) evictIdle(now time.Time, idle time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if a := m.all; a != nil && a.watchers == 0 && a.waiters == 0 && now.Sub(a.lastUsed) > idle {
+		m.all = nil
+		if !a.listed {
+			close(a.syncCh)
+		}
+	}
+	for dir, e := range m.services {
+		pinned := e.watchers > 0 || e.waiters > 0 || (e.byAll && m.all != nil)
+		if !pinned && now.Sub(e.lastUsed) > idle {
+			delete(m.services, dir)
+			if !e.synced {
+				close(e.syncCh)
+			}
+		}
+	}
+}
+
+// runEvictor evicts idle services every quarter of the idle time (but not
+// more often than every 10 ms, nor less than every minute) until the
+// registry closes.
+func (m *mirror) runEvictor(idle func() time.Duration) {
+	t := time.NewTicker(min(max(idle()/4, 10*time.Millisecond), time.Minute))
+	defer t.Stop()
+	for {
+		select {
+		case <-m.deps.closed:
+			return
+		case now := <-t.C:
+			m.evictIdle(now, idle())
+		}
+	}
+}
+
+// size returns the number of mirrored services and nodes, and of
+// watchers.
+func (m *mirror) size() (services, nodes, watchers int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, e := range m.services {
+		nodes += len(e.nodes)
+	}
+	return len(m.services), nodes, len(m.watchers)
+}
+
+// active reports whether anything is mirrored, so a new connection is
+// needed right away.
+func (m *mirror) active() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.services) > 0 || m.all != nil
+}

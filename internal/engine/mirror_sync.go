@@ -1,0 +1,309 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+
+	"github.com/go-zookeeper/zk"
+)
+
+// This file is the mirror's sync step, run by its workers: take the work
+// pending for a service, fetch what it needs from ZooKeeper, then apply
+// the result and notify watchers. Only the take and apply steps hold
+// mirror.mu; the fetch runs without it.
+
+// handle is the workers' handler for one key: a service directory, or
+// allKey for the list of services.
+func (m *mirror) handle(key string) {
+	if !m.waitGate() {
+		m.queue.Forget(key)
+		return
+	}
+	var err error
+	if key == allKey {
+		err = m.syncAll()
+	} else {
+		err = m.syncService(key)
+	}
+	select {
+	case <-m.deps.closed:
+		m.queue.Forget(key)
+		return
+	default:
+	}
+	switch {
+	case err == nil || errors.Is(err, ErrClosed):
+		m.queue.Forget(key)
+	case isTransient(err):
+		m.queue.Retry(key)
+	default:
+		d := m.queue.Retry(key)
+		m.deps.logger().Logf(LevelWarn, "zookeeper: mirroring %q (retry in %v): %v", key, d, err)
+	}
+}
+
+// session returns the session a worker syncs with. A worker may have
+// passed waitGate before a new session replaced an expired one and then
+// waited here for it: while the hold is in force it must not read the new
+// session, which does not show the registry's own nodes yet (watchers
+// would see them vanish and come back). It gets a transient error and
+// retries once the hold is released, which queues a full re-sync anyway.
+func (m *mirror) session(ctx context.Context) (*Session, error) {
+	s, err := m.deps.session(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	held := m.gate != nil
+	m.mu.Unlock()
+	if held {
+		return nil, errConnReplaced
+	}
+	return s, nil
+}
+
+// syncAll lists the service directories under the root and mirrors each.
+func (m *mirror) syncAll() error {
+	m.mu.Lock()
+	a := m.all
+	if a == nil {
+		m.mu.Unlock()
+		return nil
+	}
+	a.pending = false
+	epoch := a.epoch
+	m.mu.Unlock()
+
+	ctx, cancel := m.deps.begin(context.Background())
+	defer cancel()
+	children, err := m.listRoot(ctx)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.all != a {
+		return nil // evicted meanwhile
+	}
+	if err != nil {
+		a.pending = true
+		return err
+	}
+	present := make(map[dirRef]bool, len(children))
+	for _, dir := range children {
+		present[dir] = true
+		m.serviceLocked(dir).byAll = true
+	}
+	a.dirs = children
+	for dir, e := range m.services {
+		if !present[dir] {
+			e.byAll = false
+		}
+	}
+	if !a.listed && a.epoch == epoch {
+		a.listed = true
+		close(a.syncCh)
+	}
+	return nil
+}
+
+func (m *mirror) listRoot(ctx context.Context) ([]dirRef, error) {
+	s, err := m.session(ctx)
+	if err != nil {
+		return nil, err
+	}
+	root := s.cfg.layout.root
+	sid := s.ID()
+	children, err := s.conn.listChildren(ctx, root)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", root, err)
+	}
+	if s.ID() != sid {
+		return nil, errSessionReplaced
+	}
+	return children, nil
+}
+
+// syncService does the pending work of one service: list its directory if
+// asked (which re-arms the children watch), read the nodes that are new or
+// changed (which arms their data watches), and apply the result, reporting
+// every node that changed to the watchers.
+func (m *mirror) syncService(dir dirRef) error {
+	w, ok := m.take(dir)
+	if !ok {
+		return nil
+	}
+	ctx, cancel := m.deps.begin(context.Background())
+	defer cancel()
+	f, err := m.fetch(ctx, w)
+	if err != nil {
+		m.giveBack(w)
+		return err
+	}
+	return m.apply(w, f)
+}
+
+// syncWork is the work a worker took for one service.
+type syncWork struct {
+	e     *mirroredService
+	p     pendingWork
+	epoch uint64                   // the service's own-write count when taken
+	known map[string]*mirroredNode // the nodes mirrored when taken, less those gone
+}
+
+// take takes the pending work of dir's entry; false if it has none.
+func (m *mirror) take(dir dirRef) (syncWork, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e := m.services[dir]
+	if e == nil {
+		return syncWork{}, false
+	}
+	w := syncWork{e: e, p: e.pending, epoch: e.epoch, known: make(map[string]*mirroredNode, len(e.nodes))}
+	e.pending = pendingWork{}
+	for c, n := range e.nodes {
+		if !w.p.gone[c] {
+			w.known[c] = n
+		}
+	}
+	return w, true
+}
+
+// giveBack returns work that failed to its entry, to be done again.
+func (m *mirror) giveBack(w syncWork) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.services[w.e.dir] == w.e {
+		w.e.pending.merge(w.p)
+	}
+}
+
+// fetched is what a worker read for a service.
+type fetched struct {
+	cfg      Config
+	children []string        // the listing, if the work asked for one
+	names    []string        // the nodes read
+	got      []znode         // their reads, by index of names
+	fresh    []*mirroredNode // their new state, nil where unchanged or failed
+}
+
+// fetch lists and reads what w needs, and decodes what changed. It runs
+// without mirror.mu: only this worker changes w.e.nodes, so w.known is
+// still what the mirror holds.
+func (m *mirror) fetch(ctx context.Context, w syncWork) (fetched, error) {
+	s, err := m.session(ctx)
+	if err != nil {
+		return fetched{}, err
+	}
+	f := fetched{cfg: s.cfg}
+	l := s.cfg.layout
+	sid := s.ID()
+	if w.p.list {
+		if f.children, err = s.conn.listChildren(ctx, l.dirPath(w.e.dir)); err != nil {
+			return fetched{}, fmt.Errorf("list %s: %w", shortPath(l.dirPath(w.e.dir)), err)
+		}
+		for _, c := range f.children {
+			if w.p.reread || w.known[c] == nil || w.p.nodes[c] {
+				f.names = append(f.names, c)
+			}
+		}
+	} else {
+		for c := range w.p.nodes {
+			f.names = append(f.names, c)
+		}
+	}
+	paths := make([]string, len(f.names))
+	for i, c := range f.names {
+		paths[i] = l.refPath(nodeRef{w.e.dir, c})
+	}
+	if f.got, err = s.conn.readWatched(ctx, paths); err != nil {
+		return fetched{}, fmt.Errorf("read %s: %w", shortPath(l.dirPath(w.e.dir)), err)
+	}
+	if s.ID() != sid {
+		return fetched{}, errSessionReplaced
+	}
+	f.fresh = make([]*mirroredNode, len(f.names))
+	for i, c := range f.names {
+		z := f.got[i]
+		if z.err != nil {
+			continue
+		}
+		sum := sha256.Sum256(z.data)
+		if old := w.known[c]; old != nil && old.sum == sum {
+			continue // unchanged
+		}
+		svc, derr := w.e.decoder.decode(z.data)
+		if derr != nil {
+			s.cfg.logger.Logf(LevelWarn, "zookeeper: skipping %s: %v", shortPath(paths[i]), derr)
+		}
+		f.fresh[i] = &mirroredNode{sum: sum, svc: svc}
+	}
+	return f, nil
+}
+
+// apply brings w's entry in line with what was fetched and tells the
+// watchers of the service which nodes changed. A transient failure to read
+// a node leaves it pending and is returned, to retry.
+func (m *mirror) apply(w syncWork, f fetched) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e := w.e
+	if m.services[e.dir] != e {
+		return nil // evicted meanwhile
+	}
+	changed := map[string]bool{}
+	drop := func(c string) {
+		if n, ok := e.nodes[c]; ok {
+			delete(e.nodes, c)
+			if n.svc != nil {
+				changed[c] = true
+			}
+		}
+	}
+	for c := range w.p.gone {
+		drop(c)
+	}
+	if w.p.list {
+		present := make(map[string]bool, len(f.children))
+		for _, c := range f.children {
+			present[c] = true
+		}
+		for c := range e.nodes {
+			if !present[c] {
+				drop(c)
+			}
+		}
+	}
+	var retry error
+	for i, c := range f.names {
+		z := f.got[i]
+		switch {
+		case errors.Is(z.err, zk.ErrNoNode):
+			drop(c)
+		case isTransient(z.err):
+			e.pending.mark(&e.pending.nodes, c)
+			retry = z.err
+		case z.err != nil:
+			drop(c)
+			f.cfg.logger.Logf(LevelWarn, "zookeeper: skipping %s: %v", shortPath(f.cfg.layout.refPath(nodeRef{e.dir, c})), z.err)
+		case f.fresh[i] != nil:
+			old := e.nodes[c]
+			e.nodes[c] = f.fresh[i]
+			if f.fresh[i].svc != nil || (old != nil && old.svc != nil) {
+				changed[c] = true
+			}
+		}
+	}
+	if w.p.list && retry == nil && !e.synced && e.epoch == w.epoch {
+		e.synced = true
+		close(e.syncCh)
+	}
+	if len(changed) > 0 {
+		e.cached = nil
+		for wt := range m.watchers {
+			if wt.all || wt.dir == e.dir {
+				wt.notify(e.dir, changed)
+			}
+		}
+	}
+	return retry
+}

@@ -1,0 +1,347 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+)
+
+// Registry is the service registry over ZooKeeper that the go-micro faces
+// wrap: a Client (connection and session keeper), an owner that keeps the
+// registry's own nodes alive, and a mirror that answers lookups and feeds
+// watchers. It coordinates them when a new session replaces an expired
+// one: the mirror holds its reads while the owner restores the registry's
+// nodes, then re-reads everything, so watchers in this process see only
+// what really changed.
+//
+// All methods may be called concurrently. Errors are prefixed "zookeeper:
+// " once; ErrNotFound and ErrWatcherStopped are returned themselves.
+type Registry struct {
+	client *Client
+	owner  *owner
+	mirror *mirror
+	counts *counters
+
+	startOnce sync.Once // starts the workers on first use
+	closeOnce sync.Once
+}
+
+// NewRegistry returns a registry for o. It never fails, blocks or dials:
+// the connection is made on first use. Invalid options are returned by
+// every call until Init is given valid ones.
+func NewRegistry(o Options) *Registry {
+	r := &Registry{counts: &counters{}}
+	r.client = newClient(o, (*registryListener)(r), r.counts)
+	r.owner = newOwner(ownerDeps{
+		begin:   r.client.opContext,
+		session: func(ctx context.Context) (znodes, error) { return r.session(ctx) },
+		wrote:   func(ref nodeRef) { r.mirror.ownWrite(ref) },
+		logger:  r.logger,
+		closing: r.client.group.stopping,
+		counts:  r.counts,
+	})
+	r.mirror = newMirror(mirrorDeps{
+		begin:   r.client.opContext,
+		session: r.session,
+		logger:  r.logger,
+		closed:  r.client.group.done(),
+	})
+	return r
+}
+
+// logger returns the logger in use.
+func (r *Registry) logger() Logger {
+	cfg, _ := r.client.config()
+	if cfg.logger == nil {
+		return nopLogger{}
+	}
+	return cfg.logger
+}
+
+// session returns the session once it is established. On first use it
+// starts the registry's worker pools, which hold no goroutine until there
+// is work, and the mirror's evictor.
+func (r *Registry) session(ctx context.Context) (*Session, error) {
+	r.startOnce.Do(func() {
+		spawn := func(f func()) { r.client.group.Go(f) }
+		r.owner.start(spawn)
+		r.mirror.start(spawn)
+		r.client.group.Go(func() {
+			r.mirror.runEvictor(func() time.Duration { cfg, _ := r.client.config(); return cfg.mirrorIdle })
+		})
+	})
+	return r.client.session(ctx)
+}
+
+// Session returns the registry's session once it is established, for
+// faces that need ZooKeeper calls of their own (diagnostics). It waits at
+// most the configured timeout.
+func (r *Registry) Session(ctx context.Context) (*Session, error) {
+	ctx, cancel := r.client.opContext(ctx)
+	defer cancel()
+	s, err := r.session(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("zookeeper: %w", err)
+	}
+	return s, nil
+}
+
+// Init applies new options. Invalid options change nothing and are
+// returned. When the options change how to reach ZooKeeper (addresses,
+// chroot, prefix, session timeout, credentials, TLS), the connection is
+// replaced, which ends the old session, and the registry's nodes are
+// registered again over the new one.
+func (r *Registry) Init(o Options) error {
+	err := r.client.init(o, func() bool { return r.owner.count() > 0 || r.mirror.active() })
+	if err != nil {
+		return fmt.Errorf("zookeeper: %w", err)
+	}
+	return nil
+}
+
+// Config returns the configuration in use, or why there is none.
+func (r *Registry) Config() (Config, error) {
+	cfg, err := r.client.config()
+	if err != nil {
+		return cfg, fmt.Errorf("zookeeper: %w", err)
+	}
+	return cfg, nil
+}
+
+// Register stores every node of s as an ephemeral znode owned by the
+// registry's session, or updates it, and keeps it there until Deregister
+// or Close, re-creating it after a session expiry or if someone deletes
+// it. Registering an unchanged node again costs no write. A node of the
+// same id held by a predecessor (a crashed process whose session has not
+// expired, or the older plugin's persistent node) is replaced atomically;
+// one that another live session took over from this registry is not (see
+// owner.write), and Register fails while that session holds it.
+//
+// When ZooKeeper cannot be reached, or a write fails on the way (a lost
+// connection, a timeout), Register returns the error but keeps the node:
+// it is written in the background as soon as ZooKeeper answers, until
+// Deregister or Close. A refusal (bad input, no permission, an open
+// directory) keeps nothing.
+func (r *Registry) Register(ctx context.Context, s *Service) (err error) {
+	start := time.Now()
+	defer func() { r.counts.observe(OpRegister, start, err) }()
+	if err := validateService(s); err != nil {
+		return fmt.Errorf("zookeeper: register: %w", err)
+	}
+	if err := validateText(s); err != nil {
+		return fmt.Errorf("zookeeper: register: %w", err)
+	}
+	cfg, err := r.client.config()
+	if err != nil {
+		return fmt.Errorf("zookeeper: register service %s: %w", quoteShort(s.Name), err)
+	}
+	payloads := make([][]byte, len(s.Nodes))
+	for i, n := range s.Nodes {
+		if payloads[i], err = encodeNode(s, n); err == nil {
+			err = checkRequestSize(cfg.layout.nodePath(s.Name, n.Id), payloads[i], cfg.nodeACL)
+		}
+		if err != nil {
+			return fmt.Errorf("zookeeper: register service %s node %s: %w", quoteShort(s.Name), quoteShort(n.Id), err)
+		}
+	}
+	ctx, cancel := r.client.opContext(ctx)
+	defer cancel()
+	sess, err := r.session(ctx)
+	if err != nil {
+		if isTransient(err) {
+			// Keep them: written once ZooKeeper is back.
+			for i, n := range s.Nodes {
+				r.owner.want(s.Name, n.Id, payloads[i])
+			}
+		}
+		return fmt.Errorf("zookeeper: register service %s: %w", quoteShort(s.Name), err)
+	}
+	for i, n := range s.Nodes {
+		if err := r.owner.register(ctx, sess, s.Name, n.Id, payloads[i]); err != nil {
+			return fmt.Errorf("zookeeper: register service %s node %s: %w", quoteShort(s.Name), quoteShort(n.Id), err)
+		}
+	}
+	return nil
+}
+
+// Deregister deletes the nodes of s that the registry's session owns and
+// stops keeping them. Nodes that are missing or owned by another session
+// are left alone and are not an error. When ZooKeeper cannot be reached,
+// the error says so, but the nodes are forgotten all the same: no
+// reconnect restores them, and they are deleted once ZooKeeper is back (or
+// went with the session, if it expired).
+func (r *Registry) Deregister(ctx context.Context, s *Service) (err error) {
+	start := time.Now()
+	defer func() { r.counts.observe(OpDeregister, start, err) }()
+	if err := validateService(s); err != nil {
+		return fmt.Errorf("zookeeper: deregister: %w", err)
+	}
+	ctx, cancel := r.client.opContext(ctx)
+	defer cancel()
+	sess, err := r.session(ctx)
+	if err != nil {
+		for _, n := range s.Nodes {
+			r.owner.forget(s.Name, n.Id)
+		}
+		return fmt.Errorf("zookeeper: deregister service %s: %w", quoteShort(s.Name), err)
+	}
+	var errs []error
+	for _, n := range s.Nodes {
+		if err := r.owner.deregister(ctx, sess, s.Name, n.Id); err != nil {
+			errs = append(errs, fmt.Errorf("zookeeper: deregister service %s node %s: %w", quoteShort(s.Name), quoteShort(n.Id), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// GetService returns the service's nodes, one Service per version, or
+// ErrNotFound if it has none. Znodes whose data is not a registration are
+// skipped. Answers come from the mirror when it is in sync (see
+// MirrorReads); otherwise ZooKeeper is read, with the reads of all nodes in
+// flight at once. What it returns is shared and read-only.
+func (r *Registry) GetService(ctx context.Context, name string) (svcs []*Service, err error) {
+	start := time.Now()
+	defer func() { r.counts.observe(OpGetService, start, err) }()
+	if name == "" {
+		return nil, errors.New("zookeeper: get service: name is empty")
+	}
+	ctx, cancel := r.client.opContext(ctx)
+	defer cancel()
+	sess, err := r.session(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("zookeeper: get service %s: %w", quoteShort(name), err)
+	}
+	ok := false
+	if sess.cfg.mirrorReads {
+		svcs, ok, err = r.mirror.getService(ctx, name)
+	}
+	if !ok && err == nil {
+		svcs, err = readService(ctx, sess, EscapeSegment(name))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("zookeeper: get service %s: %w", quoteShort(name), err)
+	}
+	if len(svcs) == 0 {
+		return nil, ErrNotFound
+	}
+	return svcs, nil
+}
+
+// ListServices returns every registered service, one entry per name and
+// version with its nodes, sorted by name. Services without nodes are left
+// out. What it returns is shared and read-only.
+func (r *Registry) ListServices(ctx context.Context) (svcs []*Service, err error) {
+	start := time.Now()
+	defer func() { r.counts.observe(OpListServices, start, err) }()
+	ctx, cancel := r.client.opContext(ctx)
+	defer cancel()
+	sess, err := r.session(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("zookeeper: list services: %w", err)
+	}
+	ok := false
+	if sess.cfg.mirrorReads {
+		svcs, ok, err = r.mirror.listServices(ctx)
+	}
+	if !ok && err == nil {
+		svcs, err = readAllServices(ctx, sess)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("zookeeper: list services: %w", err)
+	}
+	return svcs, nil
+}
+
+// Watch returns a Watcher of one service, which may not exist yet, or of
+// all services (service ""), including those registered later. It returns
+// once the watcher's starting point is in sync with ZooKeeper; Next then
+// reports every node created, updated or deleted after that point. The
+// watcher stops when stopWhen (if not nil) ends.
+func (r *Registry) Watch(ctx context.Context, service string, stopWhen context.Context) (w *Watcher, err error) {
+	start := time.Now()
+	defer func() { r.counts.observe(OpWatch, start, err) }()
+	ctx, cancel := r.client.opContext(ctx)
+	defer cancel()
+	if _, err := r.session(ctx); err != nil {
+		return nil, fmt.Errorf("zookeeper: watch: %w", err)
+	}
+	w = newWatcher(r.mirror, service, stopWhen)
+	if err := r.mirror.subscribe(ctx, w); err != nil {
+		w.Stop()
+		return nil, fmt.Errorf("zookeeper: watch: %w", err)
+	}
+	select {
+	case <-w.stop: // stopped while subscribing
+		r.mirror.unsubscribe(w)
+	default:
+	}
+	return w, nil
+}
+
+// Close ends the registry: its session is closed, which deletes its
+// ephemeral nodes at once, its watchers stop, and its goroutines exit
+// before Close returns. Later calls fail with ErrClosed. Close is
+// idempotent and safe to call concurrently.
+func (r *Registry) Close() error {
+	r.closeOnce.Do(func() {
+		c := r.client.shutdown()
+		r.mirror.stopWatchers()
+		r.owner.queue.ShutDown()
+		r.mirror.queue.ShutDown()
+		if c != nil {
+			c.close()
+		}
+		r.client.wait()
+	})
+	return nil
+}
+
+// Stats returns the registry's counts and gauges.
+func (r *Registry) Stats() Stats {
+	var s Stats
+	r.counts.snapshot(&s)
+	s.OwnedNodes = r.owner.heldCount()
+	s.MirroredServices, s.MirroredNodes, s.Watchers = r.mirror.size()
+	return s
+}
+
+// registryListener is the Registry as its Client's sessionListener.
+type registryListener Registry
+
+func (l *registryListener) sessionStarted(cfg Config, prev, sid int64) {
+	r := (*Registry)(l)
+	if n := r.owner.count(); n > 0 {
+		cfg.logger.Logf(LevelInfo, "zookeeper: restoring %d registrations in session 0x%x", n, sid)
+	}
+	gate := r.mirror.hold()
+	restored := r.owner.newSession(prev)
+	if !r.client.group.Go(func() { r.resyncAfterRestore(gate, restored, cfg.timeout) }) {
+		r.mirror.release(gate)
+	}
+}
+
+func (l *registryListener) connected(ok bool) { (*Registry)(l).mirror.setConnected(ok) }
+
+func (l *registryListener) watchEvent(cfg Config, e zk.Event) {
+	r := (*Registry)(l)
+	r.owner.onEvent(cfg.layout, e)
+	r.mirror.onEvent(cfg.layout, e)
+}
+
+// resyncAfterRestore lets the mirror re-list and re-read everything once
+// the owner has restored the registry's nodes in the new session, or
+// after limit, whichever comes first.
+func (r *Registry) resyncAfterRestore(gate chan struct{}, restored <-chan struct{}, limit time.Duration) {
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	select {
+	case <-restored:
+	case <-t.C:
+	case <-r.client.group.done():
+	}
+	r.mirror.release(gate)
+}

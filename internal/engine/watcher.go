@@ -1,0 +1,199 @@
+package engine
+
+import (
+	"context"
+	"sync"
+)
+
+// Actions of an Event, as go-micro's registry.Result names them.
+const (
+	ActionCreate = "create"
+	ActionUpdate = "update"
+	ActionDelete = "delete"
+)
+
+// Event is one change a Watcher reports: Service holds exactly the node
+// created, updated or deleted (for a delete, the node as last reported).
+// Service is shared with the mirror and read-only.
+type Event struct {
+	Action  string
+	Service *Service
+}
+
+// watchSource is what a Watcher reads: the mirror, or a fake in unit
+// tests.
+type watchSource interface {
+	// current returns node r as it is now, nil if gone or not a
+	// registration.
+	current(r nodeRef) *mirroredNode
+	// unsubscribe stops notifying w.
+	unsubscribe(w *Watcher)
+}
+
+// Watcher reports the changes of one service, or of all services, fed by
+// the registry's mirror.
+//
+// It keeps the view it last reported (node → state) and the set of nodes
+// the mirror says have changed since. Next compares each such node's view
+// with the mirror and reports the difference: "create" for a node it has
+// not reported, "update" when its data changed, "delete" (with the last
+// reported node) when it is gone. A node whose service version or name
+// changed is reported as a delete of the old and a create of the new,
+// which is how go-micro's registry/cache groups nodes. Changes that cancel
+// out before Next looks (a node created and deleted again) are not
+// reported: the watcher converges on the true set, it does not replay
+// history. Its memory is bounded by the number of nodes it watches,
+// however slowly Next is called.
+type Watcher struct {
+	src watchSource
+	all bool   // watches every service
+	dir dirRef // the watched service's directory, when !all
+
+	next sync.Mutex // serialises Next
+
+	mu        sync.Mutex // guards the fields below
+	view      map[nodeRef]*mirroredNode
+	pending   []nodeRef
+	marked    map[nodeRef]bool
+	queued    []Event
+	stopAfter func() bool // ends the stop-context hook
+
+	kick     chan struct{} // coalescing "pending is not empty"
+	stop     chan struct{}
+	stopOnce sync.Once
+}
+
+// newWatcher returns a watcher of service (all services if empty) over
+// src, stopped when stopWhen (if not nil) ends.
+func newWatcher(src watchSource, service string, stopWhen context.Context) *Watcher {
+	w := &Watcher{
+		src:    src,
+		all:    service == "",
+		view:   map[nodeRef]*mirroredNode{},
+		marked: map[nodeRef]bool{},
+		kick:   make(chan struct{}, 1),
+		stop:   make(chan struct{}),
+	}
+	if !w.all {
+		w.dir = EscapeSegment(service)
+	}
+	if stopWhen != nil {
+		// An already cancelled context runs Stop at once, on another
+		// goroutine: stopAfter is set under w.mu, which Stop takes.
+		w.mu.Lock()
+		w.stopAfter = context.AfterFunc(stopWhen, w.Stop)
+		w.mu.Unlock()
+	}
+	return w
+}
+
+// notify marks nodes of dir as changed. Called with the mirror's lock
+// held; never blocks.
+func (w *Watcher) notify(dir dirRef, children map[string]bool) {
+	w.mu.Lock()
+	for c := range children {
+		ref := nodeRef{dir, c}
+		if !w.marked[ref] {
+			w.marked[ref] = true
+			w.pending = append(w.pending, ref)
+		}
+	}
+	w.mu.Unlock()
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Next blocks until a node changes and returns the change, or returns
+// ErrWatcherStopped once the watcher is stopped. Safe for concurrent use;
+// callers usually call it from one goroutine.
+func (w *Watcher) Next() (Event, error) {
+	w.next.Lock()
+	defer w.next.Unlock()
+	for {
+		select {
+		case <-w.stop:
+			return Event{}, ErrWatcherStopped
+		default:
+		}
+		if e, ok := w.advance(); ok {
+			return e, nil
+		}
+		select {
+		case <-w.kick:
+		case <-w.stop:
+			return Event{}, ErrWatcherStopped
+		}
+	}
+}
+
+// advance returns the next change, false when there is none.
+func (w *Watcher) advance() (Event, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for {
+		if len(w.queued) > 0 {
+			e := w.queued[0]
+			w.queued = w.queued[1:]
+			return e, true
+		}
+		if len(w.pending) == 0 {
+			return Event{}, false
+		}
+		ref := w.pending[0]
+		w.pending = w.pending[1:]
+		delete(w.marked, ref)
+
+		w.mu.Unlock()
+		cur := w.src.current(ref) // takes the mirror's lock
+		w.mu.Lock()
+
+		prev := w.view[ref]
+		if cur == nil {
+			delete(w.view, ref)
+		} else {
+			w.view[ref] = cur
+		}
+		w.queued = append(w.queued, diff(prev, cur)...)
+	}
+}
+
+// diff returns the events that turn a node's reported state prev into cur
+// (either may be nil: not there).
+func diff(prev, cur *mirroredNode) []Event {
+	switch {
+	case prev == cur:
+		return nil
+	case prev == nil:
+		return []Event{{ActionCreate, cur.svc}}
+	case cur == nil:
+		return []Event{{ActionDelete, prev.svc}}
+	case prev.sum == cur.sum:
+		// Gone and back with the same data (e.g. restored after a session
+		// expiry) while nobody looked: nothing to report.
+		return nil
+	case prev.svc.Version != cur.svc.Version || prev.svc.Name != cur.svc.Name:
+		return []Event{{ActionDelete, prev.svc}, {ActionCreate, cur.svc}}
+	default:
+		return []Event{{ActionUpdate, cur.svc}}
+	}
+}
+
+// Stop ends the watcher: Next returns ErrWatcherStopped. It is idempotent
+// and safe to call concurrently with Next.
+func (w *Watcher) Stop() {
+	w.stopOnce.Do(func() {
+		close(w.stop)
+		w.mu.Lock()
+		stopAfter := w.stopAfter
+		w.mu.Unlock()
+		if stopAfter != nil {
+			stopAfter()
+		}
+		w.src.unsubscribe(w)
+	})
+}
+
+// Stopped is closed when the watcher is stopped.
+func (w *Watcher) Stopped() <-chan struct{} { return w.stop }
