@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"path"
 	"slices"
 	"sort"
@@ -1090,4 +1091,66 @@ func TestRegisterDuringAnOutageIsWrittenWhenZooKeeperIsBack(t *testing.T) {
 		_, st, err := raw.Get("/micro-registry/patient/p1")
 		return err == nil && st.EphemeralOwner == r.sessionID()
 	}, "the node was not written once ZooKeeper was back")
+}
+
+// silentListener accepts connections and never answers, as a hung server
+// (or a proxy without a backend) does. It is closed when t ends.
+func silentListener(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var mu sync.Mutex
+	var conns []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return ln.Addr().String()
+}
+
+// A member that accepts connections and never answers must not hold the
+// session back: zk would wait ten receive timeouts (about 66 s with a
+// 10 s session) for its handshake before trying the next server. The
+// engine bounds that wait by registry.Timeout, so every registry reaches
+// the live server soon, whichever it tries first.
+func TestHungMemberDoesNotHoldTheSession(t *testing.T) {
+	srv := zktest.Start(t)
+	hung := silentListener(t)
+	const timeout = 2 * time.Second
+	regs := make([]*zkRegistry, 4) // zk shuffles the servers: some try the hung one first
+	for i := range regs {
+		regs[i] = newTestRegistry(t, []string{hung, srv.Addr}, SessionTimeout(10*time.Second), registry.Timeout(timeout))
+	}
+	start := time.Now()
+	var wg sync.WaitGroup
+	took := make([]time.Duration, len(regs))
+	for i, r := range regs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			took[i], _ = retryUntil(t, 30*time.Second, "register past a hung member", func() error {
+				return r.Register(svc("past-hung", "1", fmt.Sprintf("n%d", i)))
+			})
+		}()
+	}
+	wg.Wait()
+	t.Logf("registered past a hung member after %v (per registry: %v)", time.Since(start).Round(time.Millisecond), took)
 }

@@ -27,6 +27,7 @@ import (
 	"go-micro.dev/v4/registry"
 	"go.uber.org/goleak"
 
+	"github.com/zkmicro/zookeeper/internal/engine"
 	"github.com/zkmicro/zookeeper/internal/faultproxy"
 	"github.com/zkmicro/zookeeper/internal/zktest"
 )
@@ -81,7 +82,7 @@ func (c *churner) record(op string, err error) {
 	}
 	c.errMu.Lock()
 	defer c.errMu.Unlock()
-	if !strings.HasPrefix(err.Error(), "zookeeper: ") || !isTransient(err) {
+	if !strings.HasPrefix(err.Error(), "zookeeper: ") || !engine.IsTransient(err) {
 		c.fatal = append(c.fatal, fmt.Sprintf("registry %d %s: %v", c.id, op, err))
 		return
 	}

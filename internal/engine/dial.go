@@ -29,7 +29,8 @@ func newDialer(ctx context.Context, tlsCfg *tls.Config, handshake time.Duration,
 	if tlsCfg != nil {
 		d = tlsDialer(ctx, tlsCfg, handshake)
 	}
-	return bufferedDialer(reportingDialer(d, errs, tlsCfg != nil, granted))
+	d = closeOnCancel(ctx, d)
+	return bufferedDialer(reportingDialer(d, errs, tlsCfg != nil, granted, max(handshake, minAnswerWithin)))
 }
 
 // plainDialer dials TCP within zk's connect timeout, or until ctx ends.
@@ -120,14 +121,14 @@ func (e *connError) get() error {
 // reportingDialer wraps d so that errs learns why connecting fails: d's own
 // error, or the server closing the connection before it answered zk's
 // session handshake.
-func reportingDialer(d zk.Dialer, errs *connError, secure bool, granted *negotiated) zk.Dialer {
+func reportingDialer(d zk.Dialer, errs *connError, secure bool, granted *negotiated, answerWithin time.Duration) zk.Dialer {
 	return func(network, address string, timeout time.Duration) (net.Conn, error) {
 		c, err := d(network, address, timeout)
 		if err != nil {
 			errs.set(err)
 			return nil, err
 		}
-		return &handshakeConn{Conn: c, address: address, secure: secure, errs: errs, granted: granted}, nil
+		return &handshakeConn{Conn: c, address: address, secure: secure, errs: errs, granted: granted, answerWithin: answerWithin}, nil
 	}
 }
 
@@ -138,11 +139,12 @@ func reportingDialer(d zk.Dialer, errs *connError, secure bool, granted *negotia
 // length, protocol version and timeout, three big-endian int32s.
 type handshakeConn struct {
 	net.Conn
-	address  string
-	secure   bool
-	errs     *connError
-	granted  *negotiated
-	answered atomic.Bool
+	address      string
+	secure       bool
+	errs         *connError
+	granted      *negotiated
+	answerWithin time.Duration // bound on the wait for the server's first answer
+	answered     atomic.Bool
 
 	head  [12]byte // the start of the server's first answer; zk reads on one goroutine
 	headN int
@@ -166,6 +168,24 @@ func (c *handshakeConn) Read(p []byte) (int, error) {
 		c.errs.set(fmt.Errorf("%s did not answer the session handshake%s: %w", c.address, hint, err))
 	}
 	return n, err
+}
+
+// minAnswerWithin is the least time a server is given to answer the
+// session handshake, however short the configured timeout.
+const minAnswerWithin = time.Second
+
+// SetReadDeadline bounds, until the server first answers, zk's wait for the
+// session handshake's answer by answerWithin. zk allows ten receive
+// timeouts (about 66 s with a 10 s session), all that time trying no other
+// server: one member that accepts connections and never answers (a hung
+// JVM, a proxy without a backend) would hold the session back that long.
+func (c *handshakeConn) SetReadDeadline(t time.Time) error {
+	if !t.IsZero() && !c.answered.Load() {
+		if limit := time.Now().Add(c.answerWithin); t.After(limit) {
+			t = limit
+		}
+	}
+	return c.Conn.SetReadDeadline(t)
 }
 
 // readBufferSize is the read buffer of each connection (see bufferedConn).

@@ -312,15 +312,15 @@ func (o *owner) onEvent(l layout, e zk.Event) {
 
 // handle is the workers' handler for one key.
 func (o *owner) handle(key string) {
-	err := o.reconcile(key)
+	ours, err := o.reconcile(key)
 	switch {
-	case err == nil:
-		o.queue.Forget(key)
-		o.doneRestoring(key, true)
 	case o.deps.closing():
 		// Closed while at work: the session goes, and its nodes with it.
 		o.queue.Forget(key)
 		o.doneRestoring(key, false)
+	case err == nil:
+		o.queue.Forget(key)
+		o.doneRestoring(key, ours)
 	case isTransient(err):
 		o.queue.Retry(key)
 	default:
@@ -332,22 +332,23 @@ func (o *owner) handle(key string) {
 
 // reconcile brings the znode of key in line with what the registry wants:
 // ours, with our data and watched; or deleted if deregistered; or, while
-// another live session holds it, watched.
-func (o *owner) reconcile(key string) error {
+// another live session holds it, watched. ours reports that the znode is
+// now the registry's, with its data.
+func (o *owner) reconcile(key string) (ours bool, err error) {
 	o.mu.Lock()
 	n := o.nodes[key]
 	o.mu.Unlock()
 	if n == nil {
-		return nil
+		return false, nil
 	}
 	ctx, cancel := o.deps.begin(context.Background())
 	defer cancel()
 	s, err := o.deps.session(ctx)
 	if err != nil {
 		if errors.Is(err, ErrClosed) {
-			return nil
+			return false, nil
 		}
-		return err
+		return false, err
 	}
 
 	n.write.Lock()
@@ -357,18 +358,18 @@ func (o *owner) reconcile(key string) error {
 	current := o.nodes[key] == n
 	o.mu.Unlock()
 	if !current {
-		return nil
+		return false, nil
 	}
 	if removed {
 		if err := o.remove(ctx, s, n); err != nil {
-			return err
+			return false, err
 		}
 		o.mu.Lock()
 		if o.nodes[key] == n && n.removed {
 			delete(o.nodes, key)
 		}
 		o.mu.Unlock()
-		return nil
+		return false, nil
 	}
 
 	got, stat, err := s.get(ctx, s.config().layout.refPath(n.ref), true)
@@ -379,20 +380,20 @@ func (o *owner) reconcile(key string) error {
 			n.confirmed, n.held, n.lostTo = stat.EphemeralOwner, true, 0
 		}
 		o.mu.Unlock()
-		return nil
+		return true, nil
 	case err == nil || errors.Is(err, zk.ErrNoNode):
 		err := o.write(ctx, s, n)
 		var held *heldError
 		if errors.As(err, &held) {
-			return nil // watched (get above); back here when it goes
+			return false, nil // watched (get above); back here when it goes
 		}
 		if err != nil {
-			return err
+			return false, err
 		}
 		o.queue.Add(key) // verify and watch what was written
-		return nil
+		return true, nil
 	default:
-		return err
+		return false, err
 	}
 }
 
