@@ -5,10 +5,10 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
-	"go-micro.dev/v4/logger"
 	"go-micro.dev/v4/registry"
 
 	"github.com/zkmicro/zookeeper/internal/engine"
+	"github.com/zkmicro/zookeeper/internal/microlog"
 )
 
 // Defaults applied when an option is not given.
@@ -192,23 +192,7 @@ func engineOptions(o registry.Options) engine.Options {
 		Timeout:   o.Timeout,
 		Secure:    o.Secure,
 		TLSConfig: o.TLSConfig,
-		Logger:    engineLogger{logger.LoggerOrDefault(o.Logger)},
+		Logger:    microlog.New(o.Logger),
 		Settings:  settings,
 	}
-}
-
-// engineLogger writes the engine's log lines to a go-micro logger.
-type engineLogger struct{ l logger.Logger }
-
-func (e engineLogger) Logf(level engine.Level, format string, args ...any) {
-	lv := logger.DebugLevel
-	switch level {
-	case engine.LevelInfo:
-		lv = logger.InfoLevel
-	case engine.LevelWarn:
-		lv = logger.WarnLevel
-	case engine.LevelError:
-		lv = logger.ErrorLevel
-	}
-	e.l.Logf(lv, format, args...)
 }

@@ -358,6 +358,14 @@ func (c Config) Secure() bool { return c.tls != nil || c.tlsEnv.on }
 // Logger returns the logger.
 func (c Config) Logger() Logger { return c.logger }
 
+// NodeACL returns the ACL of the znodes a face creates for its data: the
+// registry's node znodes, a config source's keys. See ACL.
+func (c Config) NodeACL() []zk.ACL { return slices.Clone(c.nodeACL) }
+
+// RootACL returns the ACL given to the root and its ancestors when they
+// are created. See ACL and DirACL.
+func (c Config) RootACL() []zk.ACL { return slices.Clone(c.rootACL) }
+
 // validate refuses a credential ZooKeeper would misread, without ever
 // showing it.
 func (a authCred) validate() error {

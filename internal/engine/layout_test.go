@@ -1,14 +1,12 @@
 package engine
 
 import (
-	"fmt"
 	"strings"
 	"testing"
-	"unicode/utf16"
-	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/zkmicro/zookeeper/internal/zktest"
 )
 
 func TestEscapeSegment(t *testing.T) {
@@ -68,34 +66,12 @@ func FuzzEscapeSegment(f *testing.F) {
 			return
 		}
 		seg := EscapeSegment(name)
-		require.NoError(t, zkAcceptsSegment(seg), "escaped %q", name)
+		require.NoError(t, zktest.ValidSegment(seg), "escaped %q", name)
 		back, err := UnescapeSegment(seg)
 		require.NoError(t, err)
 		require.Equal(t, name, back)
-		if zkAcceptsSegment(name) == nil && !strings.Contains(name, "%") {
+		if zktest.ValidSegment(name) == nil && !strings.Contains(name, "%") {
 			require.Equal(t, name, seg, "names ZooKeeper accepts are stored unchanged")
 		}
 	})
-}
-
-// zkAcceptsSegment applies the server's rules for a path segment
-// (org.apache.zookeeper.common.PathUtils.validatePath), which look at UTF-16
-// code units.
-func zkAcceptsSegment(seg string) error {
-	switch {
-	case seg == "":
-		return fmt.Errorf("empty segment")
-	case seg == "." || seg == "..":
-		return fmt.Errorf("relative segment %q", seg)
-	case strings.Contains(seg, "/"):
-		return fmt.Errorf("slash in %q", seg)
-	case !utf8.ValidString(seg):
-		return fmt.Errorf("not UTF-8: %q", seg)
-	}
-	for i, c := range utf16.Encode([]rune(seg)) {
-		if c == 0 || c <= 0x1f || (c >= 0x7f && c <= 0x9f) || (c >= 0xd800 && c <= 0xf8ff) || c >= 0xfff0 {
-			return fmt.Errorf("invalid character %U at %d of %q", c, i, seg)
-		}
-	}
-	return nil
 }

@@ -1,0 +1,285 @@
+package zkconfig
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+	"go-micro.dev/v4/config/source"
+
+	"github.com/zkmicro/zookeeper/internal/engine"
+	"github.com/zkmicro/zookeeper/internal/microlog"
+)
+
+var (
+	_ source.Source  = (*zkSource)(nil)
+	_ io.Closer      = (*zkSource)(nil)
+	_ source.Watcher = (*zkWatcher)(nil)
+)
+
+// errClosed is returned by the calls of a closed source.
+var errClosed = errors.New("zookeeper: config source is closed")
+
+// zkSource implements source.Source over the engine's Tree. See NewSource.
+type zkSource struct {
+	set  settings
+	tree *engine.Tree
+	log  engine.Logger
+
+	mu     sync.Mutex      // guards the fields below
+	doc    document        // the document of revision docRev
+	docRev uint64          // 0: none yet (revisions start at 1)
+	logged map[string]bool // lines about skipped znodes logged for doc
+	handed string          // checksum of the last document handed out
+}
+
+// NewSource returns a go-micro config source that reads the ZooKeeper
+// subtree under the prefix (see the package documentation for the layout)
+// and watches it. It never returns nil, blocks or dials: the session is
+// made, and the subtree read, on first use. Invalid options make every
+// call fail, with the reason.
+//
+// Options: WithAddress, WithPrefix, SessionTimeout, Auth, TLSConfig, ACL,
+// Private, Timeout and Logger; the registry's MICRO_REGISTRY_ZOOKEEPER_AUTH,
+// _SESSION_TIMEOUT and _TLS* environment variables stand in for the
+// corresponding options. go-micro's source.WithEncoder is ignored: the
+// source reads and writes JSON only.
+//
+// The source holds one ZooKeeper session, shared by its Read, Write and
+// every Watcher, and one in-memory copy of the subtree kept current by
+// watches. Its methods:
+//
+//   - Read returns the subtree as one JSON object ({} while the prefix is
+//     missing), waiting at most the Timeout for the copy to be in sync; a
+//     refusal to read the prefix (its ACL) is returned at once.
+//   - Watch returns a Watcher whose Next returns the configuration each
+//     time it changes: any create, change or delete under the prefix,
+//     within milliseconds. A burst is one change set, and an older state
+//     never follows a newer one. After a disconnection or a session expiry
+//     the subtree is read again, and Next returns it if it changed
+//     meanwhile. Stop makes Next return source.ErrWatcherStopped.
+//   - Write makes the subtree hold the JSON object of a change set, in one
+//     atomic multi: keys missing from it are deleted, the prefix and its
+//     missing ancestors created. Invalid input is refused before anything
+//     is written. When the multi fails because the subtree changed meanwhile,
+//     the source re-reads and writes again, up to 4 multis, then returns
+//     the refusal. It returns once a Read would show the write.
+//   - Close (the source implements io.Closer) ends the session, stops every
+//     watcher and goroutine, and is idempotent.
+//
+// A znode that cannot be represented (data that is not UTF-8, a name that
+// is not an escaped key, an ACL that refuses this client) is left out and
+// logged once; data that is not JSON is a string. Reading never fails
+// because of a znode below the prefix.
+func NewSource(opts ...source.Option) source.Source {
+	set := resolve(source.NewOptions(opts...))
+	return &zkSource{set: set, tree: engine.NewTree(set.engineOptions()), log: microlog.New(set.logger)}
+}
+
+// String returns "zookeeper".
+func (s *zkSource) String() string { return sourceName }
+
+// Read returns the configuration: the subtree under the prefix as one JSON
+// object, an empty object when the prefix does not exist. It waits, at
+// most the Timeout, until the source's copy of the subtree is in sync with
+// ZooKeeper (a first read, or a read again after a disconnection); a
+// refusal to read the prefix is returned at once. Znodes that cannot be
+// represented are left out and logged (see the package documentation).
+func (s *zkSource) Read() (*source.ChangeSet, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	snap, err := s.tree.Snapshot(context.Background())
+	if err != nil {
+		return nil, sourceErr(err)
+	}
+	doc := s.document(snap)
+	s.handedOut(doc.checksum)
+	return newChangeSet(doc, time.Now()), nil
+}
+
+// Write makes the subtree under the prefix hold the JSON object cs
+// carries, in one atomic multi: keys missing from it are deleted (znodes
+// that readers leave out are kept unless the document puts a value at
+// their place or removes their parent), changed values are set, new keys
+// created; the prefix and its missing ancestors are created if needed.
+// Znodes that already hold what the document gives them are not touched,
+// so writing what Read returned changes nothing.
+//
+// A change set that is not JSON, or a document that is not a JSON object
+// with valid keys (not empty, ".", ".." or twice in one object), or that
+// needs a request larger than ZooKeeper accepts, is refused before
+// anything is written, and nothing changes.
+//
+// Concurrent writers: a multi carries the versions of the snapshot it was
+// planned on, so it never half-applies over a change it did not see. When
+// it fails because the subtree changed meanwhile, the source re-reads
+// what it touched and writes again, up to 4 multis in all, and then
+// returns the last refusal. The document wins over changes made before the
+// retry: Write replaces the configuration, as go-micro's sources do. Write
+// returns once the source's own copy shows the write, so a Read that
+// follows sees it.
+func (s *zkSource) Write(cs *source.ChangeSet) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	data, err := changeSetData(cs)
+	if err != nil {
+		return err
+	}
+	if _, err := parseDocument(data); err != nil {
+		return err
+	}
+	return s.apply(func(root string, snap *tree, acl []zk.ACL) ([]any, error) {
+		return planWrite(root, snap, data, acl)
+	})
+}
+
+// apply changes the subtree with the operations plan returns for the
+// latest snapshot in sync, in one multi, planned again on a newer snapshot
+// when the subtree changed meanwhile (engine.Tree.Apply), and returns once
+// the source's copy shows the change. plan gets the full path of the
+// prefix znode and the ACL of new znodes.
+func (s *zkSource) apply(plan func(root string, snap *tree, acl []zk.ACL) ([]any, error)) error {
+	cfg, err := s.tree.Config()
+	if err != nil {
+		return err
+	}
+	acl, err := s.set.nodeACL(cfg)
+	if err != nil {
+		return err
+	}
+	err = s.tree.Apply(context.Background(), func(snap *engine.TreeSnapshot) ([]any, error) {
+		return plan(snap.Root, treeOf(snap), acl)
+	})
+	return sourceErr(err)
+}
+
+// Watch returns a watcher whose Next returns the configuration each time
+// it changes. Its starting point is the configuration last handed out by
+// Read or by a watcher of this source, so that a change made between
+// go-micro's Read and Watch is not missed; a watcher of a source never
+// read returns the configuration at once when it is known. All watchers
+// share the source's copy of the subtree.
+func (s *zkSource) Watch() (source.Watcher, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	select {
+	case <-s.tree.Done():
+		return nil, errClosed
+	default:
+	}
+	s.mu.Lock()
+	last := s.handed
+	s.mu.Unlock()
+	return &zkWatcher{src: s, stop: make(chan struct{}), last: last}, nil
+}
+
+// Close ends the source: its session is closed, its watchers return
+// source.ErrWatcherStopped, its goroutines have exited when Close returns,
+// and later calls fail. It is idempotent and safe to call concurrently.
+func (s *zkSource) Close() error { return s.tree.Close() }
+
+// check returns why the options are invalid, or why the source cannot be
+// used.
+func (s *zkSource) check() error {
+	cfg, err := s.tree.Config()
+	if err != nil {
+		return err
+	}
+	_, err = s.set.nodeACL(cfg)
+	return err
+}
+
+// document returns the document of snap, computed once per revision, and
+// logs the znodes it leaves out when they are new.
+func (s *zkSource) document(snap *engine.TreeSnapshot) document {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.docRev == snap.Revision {
+		return s.doc
+	}
+	doc := readDocument(treeOf(snap))
+	logged := make(map[string]bool, len(doc.skipped))
+	for _, sk := range doc.skipped {
+		line := sk.describe(snap.Root)
+		if !s.logged[line] && !logged[line] {
+			s.log.Logf(engine.LevelWarn, "%s; left out of the configuration", line)
+		}
+		logged[line] = true
+	}
+	s.doc, s.docRev, s.logged = doc, snap.Revision, logged
+	return doc
+}
+
+// handedOut records the checksum of a document handed out.
+func (s *zkSource) handedOut(sum string) {
+	s.mu.Lock()
+	s.handed = sum
+	s.mu.Unlock()
+}
+
+// sourceErr returns err, with the engine's "closed" said of the source.
+func sourceErr(err error) error {
+	if errors.Is(err, engine.ErrClosed) {
+		return errClosed
+	}
+	return err
+}
+
+// zkWatcher implements source.Watcher over its source's tree.
+type zkWatcher struct {
+	src      *zkSource
+	stop     chan struct{}
+	stopOnce sync.Once
+
+	mu   sync.Mutex // serialises Next; guards last
+	last string     // checksum of the document Next returned last
+}
+
+// Next blocks until the configuration differs from what this watcher (or,
+// for its first call, the source) handed out last, and returns it: the
+// current configuration, so that a burst of changes is one change set and
+// an older state never follows a newer one. It keeps waiting through
+// disconnections and session expiries; after them the source reads the
+// subtree again and Next returns it if it changed meanwhile. Once the
+// watcher is stopped or the source closed, Next returns
+// source.ErrWatcherStopped.
+func (w *zkWatcher) Next() (*source.ChangeSet, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for {
+		select {
+		case <-w.stop:
+			return nil, source.ErrWatcherStopped
+		case <-w.src.tree.Done():
+			return nil, source.ErrWatcherStopped
+		default:
+		}
+		snap, changed := w.src.tree.Latest()
+		if snap != nil {
+			if doc := w.src.document(snap); doc.checksum != w.last {
+				w.last = doc.checksum
+				w.src.handedOut(doc.checksum)
+				return newChangeSet(doc, time.Now()), nil
+			}
+		}
+		select {
+		case <-changed:
+		case <-w.stop:
+		case <-w.src.tree.Done():
+		}
+	}
+}
+
+// Stop makes Next return source.ErrWatcherStopped, at once if it is
+// waiting. It is idempotent and safe to call concurrently; the watcher
+// holds no goroutine.
+func (w *zkWatcher) Stop() error {
+	w.stopOnce.Do(func() { close(w.stop) })
+	return nil
+}
