@@ -68,10 +68,11 @@ type callCounters struct {
 }
 
 // observe records a call of op that started at start and ended with err.
+// A lookup that found no service (ErrNotFound) answered: it is no error.
 func (c *counters) observe(op Op, start time.Time, err error) {
 	d := time.Since(start)
 	cc := &c.calls[op]
-	if err != nil {
+	if err != nil && err != ErrNotFound { //nolint:errorlint // the engine returns it itself
 		cc.errors.Add(1)
 	}
 	s := d.Seconds()
@@ -90,6 +91,8 @@ type Stats struct {
 	Disconnects         uint64 // connections lost while a session was established
 	RestoredNodes       uint64 // owned nodes re-created in a new session
 	WatchEvents         uint64 // watch events received from ZooKeeper
+	Connected           bool   // a session is established and the connection is up
+	RegisteredNodes     int    // nodes registered and not deregistered, whether or not ZooKeeper holds them now
 	OwnedNodes          int    // nodes held in ZooKeeper, confirmed in the current session
 	MirroredServices    int    // services in the mirror
 	MirroredNodes       int    // node znodes in the mirror

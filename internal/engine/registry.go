@@ -304,6 +304,10 @@ func (r *Registry) Close() error {
 func (r *Registry) Stats() Stats {
 	var s Stats
 	r.counts.snapshot(&s)
+	if c, _ := r.client.current(); c != nil {
+		s.Connected = c.isReady()
+	}
+	s.RegisteredNodes = r.owner.count()
 	s.OwnedNodes = r.owner.heldCount()
 	s.MirroredServices, s.MirroredNodes, s.Watchers = r.mirror.size()
 	return s
