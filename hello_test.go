@@ -6,8 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -56,7 +54,7 @@ func TestHelloExampleOverTLS(t *testing.T) {
 
 	server := exec.Command(serverBin, "--host_label=tls-host", "--server_address=127.0.0.1:0")
 	server.Env = env
-	serverLog := &lockedBuffer{}
+	serverLog := &zktest.Output{}
 	server.Stdout, server.Stderr = serverLog, serverLog
 	server.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	require.NoError(t, server.Start())
@@ -94,22 +92,4 @@ func TestHelloExampleOverTLS(t *testing.T) {
 		require.NoError(t, err)
 		assert.Empty(t, children, "the node must be gone once the server stopped")
 	}
-}
-
-// lockedBuffer is an io.Writer a process writes to while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex // guards b
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -46,7 +46,7 @@ func (g *Greeter) Hello(ctx context.Context, req *greeter.Request, rsp *greeter.
 	if name == "" {
 		name = "World"
 	}
-	rsp.Greeting = fmt.Sprintf("Hello %s, from %s", name, g.host)
+	rsp.Greeting = fmt.Sprintf("%s %s, from %s", greeting(), name, g.host)
 	rsp.Node = g.node
 	rsp.Host = g.host
 	return nil
@@ -68,6 +68,8 @@ func main() {
 				Destination: &hostLabel,
 			},
 			sessionTimeoutFlag(&sessionTimeout),
+			metricsAddressFlag(),
+			configPrefixFlag(),
 		),
 	)
 	// Parse flags and environment: this is where --registry=zookeeper
@@ -77,6 +79,10 @@ func main() {
 	if err := useSessionTimeout(service, sessionTimeout); err != nil {
 		logger.Fatal(err)
 	}
+	if err := serveMetrics(service); err != nil {
+		logger.Fatal(err)
+	}
+	defer watchGreeting(service)()
 
 	// The host label goes into the node's metadata, next to what
 	// --server_metadata may have put there.
