@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"go-micro.dev/v4/config/source"
+	"go-micro.dev/v4/logger"
+	"go-micro.dev/v4/registry"
+
+	"github.com/zkmicro/zookeeper"
+	"github.com/zkmicro/zookeeper/zkconfig"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// After the first signal, a second one kills the process at once (for
+	// example while a final Deregister hangs).
+	context.AfterFunc(ctx, stop)
+	a := &app{
+		stdout: os.Stdout,
+		stderr: os.Stderr,
+		now:    time.Now,
+	}
+	a.newRegistry = func(addrs []string, timeout time.Duration) (registry.Registry, error) {
+		return newRegistry(addrs, timeout, registryLogger{logf: a.logf})
+	}
+	a.newConfigSource = func(addrs []string, prefix string, timeout time.Duration) source.Source {
+		return newConfigSource(addrs, prefix, timeout, registryLogger{logf: a.logf})
+	}
+	code := a.run(ctx, os.Args)
+	stop()
+	os.Exit(code)
+}
+
+// newRegistry opens the registry every command uses: this module's
+// ZooKeeper registry, as a go-micro service configured by --registry_address
+// and the MICRO_REGISTRY_ZOOKEEPER_* variables would have it, logging to l.
+// It is the one place where zkmicro chooses its registry; the rest of the
+// program sees registry.Registry (closed when it is an io.Closer), and the
+// commands that need ZooKeeper itself reach its engine (engineOf). It does
+// not dial: the first call does.
+func newRegistry(addrs []string, timeout time.Duration, l logger.Logger) (registry.Registry, error) {
+	reg := zookeeper.NewRegistry()
+	if err := reg.Init(registry.Addrs(addrs...), registry.Timeout(timeout), registry.Logger(l)); err != nil {
+		_ = reg.(io.Closer).Close() // it holds goroutines, though it never dialled
+		return nil, fmt.Errorf("registry at %s: %w", strings.Join(addrs, ","), err)
+	}
+	return reg, nil
+}
+
+// newConfigSource opens the configuration source of the config commands:
+// this module's zkconfig source, as a go-micro service configured with the
+// same addresses and prefix would have it (the MICRO_REGISTRY_ZOOKEEPER_AUTH,
+// _SESSION_TIMEOUT and _TLS* variables apply), logging to l. It is the one
+// place where zkmicro chooses its configuration source. It does not dial:
+// the first call does, and invalid options make every call fail.
+func newConfigSource(addrs []string, prefix string, timeout time.Duration, l logger.Logger) source.Source {
+	return zkconfig.NewSource(zkconfig.WithAddress(addrs...), zkconfig.WithPrefix(prefix),
+		zkconfig.Timeout(timeout), zkconfig.Logger(l))
+}

@@ -1,0 +1,244 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/urfave/cli/v2"
+	"go-micro.dev/v4/registry"
+	"go-micro.dev/v4/util/addr"
+)
+
+// Defaults of the register command.
+const (
+	defaultVersion          = "latest" // as go-micro's server.DefaultVersion
+	defaultCheckInterval    = 5 * time.Second
+	defaultCheckFailures    = 3
+	defaultRegisterInterval = 30 * time.Second // as go-micro's server.DefaultRegisterInterval
+)
+
+// Node metadata the register command sets (see the package documentation).
+const (
+	metadataRegistry  = "registry"
+	metadataRegistrar = "registrar"
+	registrarName     = "zkmicro"
+)
+
+func (a *app) registerCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "register",
+		Usage:     "keep a node of a server registered while its health check passes (a sidecar)",
+		UsageText: "zkmicro register --name NAME --address HOST:PORT [--version V] [--id ID] [--metadata KEY=VALUE]... [--check URL] [--check_interval D] [--check_failures N] [--register_interval D]",
+		Description: "Registers a node for the server at --address on the first passing check, deregisters it\n" +
+			"after --check_failures consecutive failures, registers it again once healthy, and deregisters\n" +
+			"it at SIGINT or SIGTERM. Without --check the node stays registered until then.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "name", Usage: "service `NAME` (required)"},
+			&cli.StringFlag{Name: "address", Usage: "`HOST:PORT` clients dial (required); an unspecified host is replaced with an IP of this machine"},
+			&cli.StringFlag{Name: "version", Usage: "service version `V`", Value: defaultVersion},
+			&cli.StringFlag{Name: "id", Usage: "node `ID`, unique within the service (default: NAME-<random UUID>)"},
+			&cli.StringSliceFlag{Name: "metadata", Usage: "node metadata `KEY=VALUE`; repeatable"},
+			&cli.StringFlag{Name: "check", Usage: "health check `URL`: tcp://HOST:PORT, http://URL or https://URL (2xx or 3xx is healthy)"},
+			&cli.DurationFlag{Name: "check_interval", Usage: "`DURATION` between checks, and between retries of a failed registration", Value: defaultCheckInterval},
+			&cli.IntFlag{Name: "check_failures", Usage: "`N` consecutive failed checks deregister the node", Value: defaultCheckFailures},
+			&cli.DurationFlag{Name: "register_interval", Usage: "registers the node again every `DURATION` while healthy", Value: defaultRegisterInterval},
+		},
+		HideHelpCommand: true,
+		OnUsageError:    a.onUsageError,
+		Action:          a.register,
+	}
+}
+
+// registerFlags are the register command's options as given.
+type registerFlags struct {
+	name, address, version, id, check string
+	metadata                          []string
+	checkInterval, registerInterval   time.Duration
+	checkFailures                     int
+}
+
+// sidecarConfig is a validated register command line.
+type sidecarConfig struct {
+	name, version, id string
+	address           string            // as clients dial it: an unspecified host replaced
+	metadata          map[string]string // from --metadata only
+	check             *url.URL          // nil: no health check
+	checkInterval     time.Duration
+	checkFailures     int
+	registerInterval  time.Duration
+}
+
+// validate checks f and resolves its defaults: the node id and the address
+// of an unspecified host.
+func (f registerFlags) validate() (sidecarConfig, error) {
+	if strings.TrimSpace(f.name) == "" {
+		return sidecarConfig{}, errors.New("--name is required")
+	}
+	if f.address == "" {
+		return sidecarConfig{}, errors.New("--address is required")
+	}
+	address, err := advertiseAddress(f.address)
+	if err != nil {
+		return sidecarConfig{}, fmt.Errorf("--address %q: %w", f.address, err)
+	}
+	if f.version == "" {
+		return sidecarConfig{}, errors.New("--version is empty")
+	}
+	id := f.id
+	if id == "" {
+		id = f.name + "-" + uuid.NewString()
+	}
+	metadata, err := parseMetadata(f.metadata)
+	if err != nil {
+		return sidecarConfig{}, err
+	}
+	var check *url.URL
+	if f.check != "" {
+		if check, err = parseCheckURL(f.check); err != nil {
+			return sidecarConfig{}, err
+		}
+	}
+	if f.checkInterval <= 0 {
+		return sidecarConfig{}, fmt.Errorf("--check_interval %s: must be > 0", f.checkInterval)
+	}
+	if f.checkFailures < 1 {
+		return sidecarConfig{}, fmt.Errorf("--check_failures %d: must be >= 1", f.checkFailures)
+	}
+	if f.registerInterval <= 0 {
+		return sidecarConfig{}, fmt.Errorf("--register_interval %s: must be > 0", f.registerInterval)
+	}
+	return sidecarConfig{
+		name:             f.name,
+		version:          f.version,
+		id:               id,
+		address:          address,
+		metadata:         metadata,
+		check:            check,
+		checkInterval:    f.checkInterval,
+		checkFailures:    f.checkFailures,
+		registerInterval: f.registerInterval,
+	}, nil
+}
+
+// advertiseAddress validates host:port and returns the address clients
+// dial: as given, or, for an empty or unspecified host (0.0.0.0, ::), with
+// an IP of this machine (its first private one if it has one), as a
+// go-micro server does.
+func advertiseAddress(address string) (string, error) {
+	if _, err := parseHostPort(address); err != nil {
+		return "", err
+	}
+	host, port, _ := net.SplitHostPort(address) // valid: parsed above
+	if host != "" && !isUnspecified(host) {
+		return address, nil
+	}
+	ip, err := addr.Extract("")
+	if err != nil {
+		return "", fmt.Errorf("no host, and no IP address of this machine to use: %w", err)
+	}
+	return net.JoinHostPort(ip, port), nil
+}
+
+func isUnspecified(host string) bool {
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsUnspecified()
+}
+
+// parseMetadata parses KEY=VALUE pairs, split at the first "=". Keys must
+// be non-empty and given once.
+func parseMetadata(pairs []string) (map[string]string, error) {
+	md := make(map[string]string, len(pairs))
+	for _, pair := range pairs {
+		k, v, ok := strings.Cut(pair, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--metadata %q: want KEY=VALUE", pair)
+		}
+		if _, dup := md[k]; dup {
+			return nil, fmt.Errorf("--metadata %q: key %q given twice", pair, k)
+		}
+		md[k] = v
+	}
+	return md, nil
+}
+
+// nodeService is the go-micro service the sidecar registers: cfg's name and
+// version and exactly one node, whose metadata is registry (registryName),
+// registrar ("zkmicro"), and cfg's metadata over them.
+func nodeService(cfg sidecarConfig, registryName string) *registry.Service {
+	md := map[string]string{
+		metadataRegistry:  registryName,
+		metadataRegistrar: registrarName,
+	}
+	for k, v := range cfg.metadata {
+		md[k] = v
+	}
+	return &registry.Service{
+		Name:    cfg.name,
+		Version: cfg.version,
+		Nodes: []*registry.Node{{
+			Id:       cfg.id,
+			Address:  cfg.address,
+			Metadata: md,
+		}},
+	}
+}
+
+func (a *app) register(cCtx *cli.Context) error {
+	if err := a.checkArgs(cCtx, 0, 0, "arguments"); err != nil {
+		return err
+	}
+	cfg, err := registerFlags{
+		name:             cCtx.String("name"),
+		address:          cCtx.String("address"),
+		version:          cCtx.String("version"),
+		id:               cCtx.String("id"),
+		check:            cCtx.String("check"),
+		metadata:         cCtx.StringSlice("metadata"),
+		checkInterval:    cCtx.Duration("check_interval"),
+		checkFailures:    cCtx.Int("check_failures"),
+		registerInterval: cCtx.Duration("register_interval"),
+	}.validate()
+	if err != nil {
+		return a.commandUsage(cCtx, "%v", err)
+	}
+	regCfg, err := a.registryFromFlags(cCtx)
+	if err != nil {
+		return err
+	}
+	return a.withRegistry(regCfg, func(reg registry.Registry) error {
+		return a.newSidecar(cfg, reg, regCfg.timeout).run(cCtx.Context)
+	})
+}
+
+// newSidecar is the sidecar of cfg on reg; stopTimeout bounds its final
+// Deregister.
+func (a *app) newSidecar(cfg sidecarConfig, reg registry.Registry, stopTimeout time.Duration) *sidecar {
+	svc := nodeService(cfg, reg.String())
+	s := &sidecar{
+		node: cfg.id,
+		register: func(ctx context.Context) error {
+			return reg.Register(svc, registry.RegisterContext(ctx))
+		},
+		deregister: func(ctx context.Context) error {
+			return reg.Deregister(svc, registry.DeregisterContext(ctx))
+		},
+		checkInterval:    cfg.checkInterval,
+		checkTimeout:     min(cfg.checkInterval, maxCheckTimeout),
+		maxFailures:      cfg.checkFailures,
+		registerInterval: cfg.registerInterval,
+		stopTimeout:      stopTimeout,
+		logf: func(format string, args ...any) {
+			a.logf("%s %s", cfg.id, fmt.Sprintf(format, args...))
+		},
+	}
+	if cfg.check != nil {
+		s.check = newHealthCheck(cfg.check, nil)
+	}
+	return s
+}

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// sidecar keeps one node registered while its health check passes. It
+// checks at once and then every checkInterval; it registers the node on the
+// first passing check, deregisters it after maxFailures consecutive failing
+// checks, and registers it again on the next passing check. While healthy it
+// registers the node again every registerInterval, which restores it if
+// something removed it. A failed Register or Deregister is retried at the
+// next check. When run's context ends it deregisters the node.
+//
+// A sidecar starts no goroutine: its state belongs to the goroutine in run.
+type sidecar struct {
+	node       string                          // node id, for errors
+	register   func(ctx context.Context) error // registers the node; idempotent
+	deregister func(ctx context.Context) error // deregisters the node
+	check      healthCheck                     // nil: always healthy
+
+	checkInterval    time.Duration // between checks (> 0)
+	checkTimeout     time.Duration // bounds one check (> 0)
+	maxFailures      int           // consecutive failed checks that deregister the node (>= 1)
+	registerInterval time.Duration // between registrations while healthy (> 0)
+	stopTimeout      time.Duration // bounds the final Deregister (> 0)
+
+	// logf logs a transition, a line each.
+	logf func(format string, args ...any)
+
+	// State, owned by the goroutine in run.
+	healthy    bool // the node should be registered
+	failures   int  // consecutive failed checks
+	registered bool // the last Register succeeded, and no Deregister was attempted since
+	mayExist   bool // a Register was attempted, and no Deregister succeeded since
+}
+
+// run keeps the node registered while healthy until ctx ends, then
+// deregisters it. It returns nil, or the error of that final Deregister.
+func (s *sidecar) run(ctx context.Context) error {
+	checks := time.NewTicker(s.checkInterval)
+	defer checks.Stop()
+	refresh := time.NewTicker(s.registerInterval)
+	defer refresh.Stop()
+	s.probe(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			return s.stop(ctx)
+		case <-checks.C:
+			s.probe(ctx)
+		case <-refresh.C:
+			s.refresh(ctx)
+		}
+	}
+}
+
+// probe runs the check and acts on its result.
+func (s *sidecar) probe(ctx context.Context) {
+	err := s.runCheck(ctx)
+	if ctx.Err() != nil {
+		return // stopping: a check cut short says nothing about the server
+	}
+	if err == nil {
+		s.failures = 0
+		s.healthy = true
+		if !s.registered {
+			s.registerNode(ctx, s.healthyReason())
+		}
+		return
+	}
+	s.failures++
+	switch {
+	case s.healthy && s.failures < s.maxFailures:
+		s.logf("check failed (%d of %d): %v", s.failures, s.maxFailures, err)
+	case s.healthy || s.mayExist:
+		// Just unhealthy, or still unhealthy with the last Deregister failed.
+		s.healthy = false
+		s.deregisterNode(ctx, fmt.Sprintf("unhealthy (%s: %v)", failureCount(s.failures), err))
+	case s.failures == 1:
+		s.logf("unhealthy (%v): not registered", err)
+	}
+}
+
+// runCheck runs one check bounded by checkTimeout; no check is a pass.
+func (s *sidecar) runCheck(ctx context.Context) error {
+	if s.check == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.checkTimeout)
+	defer cancel()
+	return s.check(ctx)
+}
+
+// refresh registers the node again if it is healthy.
+func (s *sidecar) refresh(ctx context.Context) {
+	if s.healthy && ctx.Err() == nil {
+		s.registerNode(ctx, "")
+	}
+}
+
+// registerNode registers the node, and logs why ("healthy") if that
+// changes what is known: the node registered, or a registration failed.
+func (s *sidecar) registerNode(ctx context.Context, why string) {
+	s.mayExist = true
+	err := s.register(ctx)
+	switch {
+	case ctx.Err() != nil:
+		// Stopping: stop deregisters whatever this did.
+	case err != nil:
+		s.registered = false
+		s.logf("%sregister failed, retrying in %s: %v", reason(why), s.checkInterval, err)
+	case !s.registered:
+		s.registered = true
+		s.logf("%sregistered", reason(why))
+	}
+}
+
+// deregisterNode deregisters the node and logs why.
+func (s *sidecar) deregisterNode(ctx context.Context, why string) {
+	s.registered = false
+	err := s.deregister(ctx)
+	switch {
+	case ctx.Err() != nil:
+		// Stopping: stop deregisters again.
+	case err != nil:
+		s.logf("%sderegister failed, retrying in %s: %v", reason(why), s.checkInterval, err)
+	default:
+		s.mayExist = false
+		s.logf("%sderegistered", reason(why))
+	}
+}
+
+// stop deregisters the node, if it may be registered, within stopTimeout
+// although ctx has ended.
+func (s *sidecar) stop(ctx context.Context) error {
+	if !s.mayExist {
+		s.logf("stopped: not registered")
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.stopTimeout)
+	defer cancel()
+	if err := s.deregister(ctx); err != nil {
+		return fmt.Errorf("stopping: deregister node %q: %w", s.node, err)
+	}
+	s.mayExist = false
+	s.registered = false
+	s.logf("stopped: deregistered")
+	return nil
+}
+
+// healthyReason is why a passing check registers the node.
+func (s *sidecar) healthyReason() string {
+	if s.check == nil {
+		return "" // no check: just "registered"
+	}
+	return "healthy"
+}
+
+// reason is why as the start of a log message: "why: ", or "".
+func reason(why string) string {
+	if why == "" {
+		return ""
+	}
+	return why + ": "
+}
+
+// failureCount is "1 failure" or "N consecutive failures".
+func failureCount(n int) string {
+	if n == 1 {
+		return "1 failure"
+	}
+	return fmt.Sprintf("%d consecutive failures", n)
+}

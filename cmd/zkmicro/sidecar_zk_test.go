@@ -1,0 +1,91 @@
+package main
+
+import (
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go-micro.dev/v4/selector"
+
+	"github.com/zkmicro/zookeeper/internal/zktest"
+)
+
+func TestBinarySidecarFollowsATCPServerThatGoesDownAndComesBack(t *testing.T) {
+	t.Parallel()
+	srv := zktest.Start(t)
+	reg := newZKRegistry(t, srv.Addr)
+	conn := rawConn(t, srv.Addr)
+	server := startTCPServer(t, "127.0.0.1:0")
+	address := server.addr()
+	znode := nodePath("greeter", "greeter-1")
+	present := func() bool {
+		owner, exists := ephemeralOwner(t, conn, znode)
+		return exists && owner != 0 && len(nodeIDs(t, reg, "greeter")) == 1
+	}
+	absent := func() bool {
+		_, exists := ephemeralOwner(t, conn, znode)
+		return !exists && len(nodeIDs(t, reg, "greeter")) == 0
+	}
+
+	p := startBinary(t, nil, zkArgs(srv.Addr, "register", "--name", "greeter", "--version", "1.0.0", "--id", "greeter-1",
+		"--address", address, "--check", "tcp://"+address, "--check_interval", "100ms", "--check_failures", "2")...)
+	waitFor(t, "an ephemeral node, seen by a registry", present)
+	svcs, err := reg.GetService("greeter")
+	require.NoError(t, err)
+	require.Len(t, svcs, 1)
+	assert.Equal(t, "1.0.0", svcs[0].Version)
+	assert.Equal(t, address, svcs[0].Nodes[0].Address)
+	assert.Equal(t, map[string]string{"registry": "zookeeper", "registrar": "zkmicro"}, svcs[0].Nodes[0].Metadata)
+
+	server.stop()
+	waitFor(t, "the node gone after 2 failed checks", absent)
+
+	startTCPServer(t, address)
+	waitFor(t, "the node back once the server is", present)
+
+	require.Equal(t, exitOK, p.stop(t, syscall.SIGTERM), "stderr:\n%s", p.stderr)
+	_, exists := ephemeralOwner(t, conn, znode)
+	require.False(t, exists, "the node is gone when zkmicro has exited")
+	waitFor(t, "the registry to see the node gone", absent)
+	logs := p.stderr.String()
+	for _, want := range []string{
+		" zkmicro: greeter-1 healthy: registered\n",
+		" zkmicro: greeter-1 unhealthy (2 consecutive failures: ",
+		"): deregistered\n",
+		" zkmicro: greeter-1 stopped: deregistered\n",
+	} {
+		assert.Contains(t, logs, want)
+	}
+	assert.Equal(t, 2, strings.Count(logs, "healthy: registered\n"), "registered, then again once healthy:\n%s", logs)
+	assert.Empty(t, p.stdout.String())
+}
+
+func TestBinarySidecarNodeIsDiscoveredByGoMicroClients(t *testing.T) {
+	t.Parallel()
+	srv := zktest.Start(t)
+	p := startBinary(t, nil, zkArgs(srv.Addr, "register", "--name", "greeter", "--address", "10.0.0.7:4100",
+		"--metadata", "protocol=mucp")...)
+
+	// A go-micro v4 client's registry and selector, as a client service
+	// started with --registry=zookeeper has them.
+	reg := newZKRegistry(t, srv.Addr)
+	waitFor(t, "the sidecar's node", func() bool { return len(nodeIDs(t, reg, "greeter")) == 1 })
+	svcs, err := reg.GetService("greeter")
+	require.NoError(t, err)
+	require.Len(t, svcs, 1)
+	assert.Equal(t, "latest", svcs[0].Version)
+	sel := selector.NewSelector(selector.Registry(reg))
+	t.Cleanup(func() { _ = sel.Close() })
+	next, err := sel.Select("greeter")
+	require.NoError(t, err)
+	node, err := next()
+	require.NoError(t, err)
+	assert.Equal(t, "10.0.0.7:4100", node.Address)
+	assert.True(t, strings.HasPrefix(node.Id, "greeter-"), node.Id)
+	assert.Equal(t, "mucp", node.Metadata["protocol"])
+
+	require.Equal(t, exitOK, p.stop(t, syscall.SIGINT), "stderr:\n%s", p.stderr)
+	waitFor(t, "the node gone", func() bool { return len(nodeIDs(t, reg, "greeter")) == 0 })
+}
