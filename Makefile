@@ -1,14 +1,24 @@
 # The test command (README, .ci/run): installs ZooKeeper when missing, vets,
-# runs every test against real ZooKeeper servers with the race detector, then
-# fuzzes the decoders of untrusted znode data for a bounded time.
+# runs every test of both modules (the root, go-micro v4; v5/, go-micro v5)
+# against real ZooKeeper servers with the race detector, then fuzzes the
+# decoders of untrusted znode data for a bounded time.
 GO        ?= go
 FUZZTIME  ?= 10s
-FUZZ_TARGETS = FuzzDecodeNode FuzzEscapeSegment FuzzSharedDecoder
+# package:target pairs fuzzed by make fuzz.
+FUZZ_TARGETS = \
+	./internal/engine:FuzzDecodeNode \
+	./internal/engine:FuzzEscapeSegment \
+	./internal/engine:FuzzSharedDecoder \
+	./zkconfig:FuzzEscapeKey \
+	./zkconfig:FuzzAppendString \
+	./zkconfig:FuzzReadDocument \
+	./zkconfig:FuzzDocumentRoundTrip
 
-.PHONY: test zookeeper vet unit fuzz fuzz-long soak demo bench
+.PHONY: test short zookeeper vet fuzz fuzz-long soak demo bench
 
 test: zookeeper vet
 	$(GO) test -race -count=1 -timeout 9m ./...
+	cd v5 && $(GO) test -race -count=1 -timeout 9m ./...
 	$(MAKE) fuzz
 
 zookeeper:
@@ -16,11 +26,18 @@ zookeeper:
 
 vet:
 	$(GO) vet ./...
+	cd v5 && $(GO) vet ./...
+
+# The pure tier: no ZooKeeper, no Java (tests that need a server skip).
+short:
+	$(GO) test -short -race -count=1 ./...
+	cd v5 && $(GO) test -short -race -count=1 ./...
 
 fuzz:
-	@for f in $(FUZZ_TARGETS); do \
-		echo "fuzz $$f for $(FUZZTIME)"; \
-		$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) . || exit 1; \
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; f=$${t#*:}; \
+		echo "fuzz $$f in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	done
 
 fuzz-long:

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The newcomer's first command (`make demo`): a 3-node ZooKeeper ensemble on
 # loopback, two hello servers registered in it, a client that watches them
-# and calls them both, one server killed with SIGKILL and its ephemeral node
-# reported deleted once its session times out, the other stopped cleanly.
+# and calls them both, `zkmicro get` and `zkmicro watch` showing the
+# registry, the greeting changed in ZooKeeper (zkconfig) and answered by both
+# servers without a restart, a go-micro v5 server joining the v4 fleet, one
+# server killed with SIGKILL and its ephemeral node reported deleted once its
+# session times out, the other stopped cleanly.
 # Everything it starts is stopped, and its temporary directory removed, when
 # it ends, fails or is interrupted.
 #
@@ -23,7 +26,7 @@ readonly SESSION_TIMEOUT="${DEMO_SESSION_TIMEOUT:-4s}"
 readonly GO="${GO:-go}"
 readonly JAR="${ZOOKEEPER_JAR:-/usr/share/java/zookeeper.jar}"
 readonly COMPOSE_PROJECT="zkmicro-demo-$$"
-readonly STEPS=10
+readonly STEPS=13
 
 START_NS=$(date +%s%N)
 STEP=0
@@ -297,14 +300,16 @@ else
 		"or start any ZooKeeper 3.5+ on 127.0.0.1:2181"
 fi
 
-step "building example/hello/server and example/hello/client"
+step "building the hello server and client (go-micro v4 and v5) and zkmicro"
 BIN="$WORK/bin"
 build_start=$SECONDS
 # Go's own temporary files go with $WORK too, even if the build is cut short.
 mkdir -p "$WORK/gotmp"
 export GOTMPDIR="$WORK/gotmp"
 if ! "$GO" build -o "$BIN/hello-server" ./example/hello/server 2>"$WORK/build.log" ||
-	! "$GO" build -o "$BIN/hello-client" ./example/hello/client 2>>"$WORK/build.log"; then
+	! "$GO" build -o "$BIN/hello-client" ./example/hello/client 2>>"$WORK/build.log" ||
+	! "$GO" build -o "$BIN/zkmicro" ./cmd/zkmicro 2>>"$WORK/build.log" ||
+	! "$GO" build -C v5 -o "$BIN/hello-server-v5" ./example/hello/server 2>>"$WORK/build.log"; then
 	indent build <"$WORK/build.log"
 	die "go build failed (output above)" \
 		"check that Go is $(sed -n 's/^go //p' go.mod) or newer ('$GO version')" \
@@ -368,6 +373,21 @@ LOGS+=("$WORK/watch.log")
 wait_watch 'watching greeter' 40 ||
 	die "the watching client did not start watching" "see watch.log above: it must reach ZooKeeper at $ADDRS"
 show_watch
+# zkmicro watches too; it says on stderr when it is in place. Its lines are
+# shown at the end.
+"$BIN/zkmicro" --registry_address "$ADDRS" watch greeter >"$WORK/zkmicro-watch.log" 2>"$WORK/zkmicro-watch.err" &
+ZKMICRO_WATCH_PID=$!
+spawned "$ZKMICRO_WATCH_PID"
+APP_PIDS+=("$ZKMICRO_WATCH_PID")
+LOGS+=("$WORK/zkmicro-watch.err")
+for ((i = 0; i < 400; i++)); do
+	grep -q ' zkmicro: watching greeter$' "$WORK/zkmicro-watch.err" && break
+	kill -0 "$ZKMICRO_WATCH_PID" 2>/dev/null || die "zkmicro watch exited" "see zkmicro-watch.err above"
+	sleep 0.1
+done
+grep -q ' zkmicro: watching greeter$' "$WORK/zkmicro-watch.err" ||
+	die "zkmicro watch did not start within 40s" "it must reach ZooKeeper at $ADDRS"
+info "zkmicro watch greeter is in place too"
 
 step "starting two hello servers (session timeout $SESSION_TIMEOUT)"
 "$BIN/hello-server" "${SERVER_FLAGS[@]}" --host_label=server-a >"$WORK/server-a.log" 2>&1 &
@@ -410,6 +430,84 @@ for batch in 1 2 3; do
 done
 [ -n "$both" ] || die "three batches of calls never reached both servers" "see calls.log above"
 
+step "zkmicro get greeter: the two nodes, as go-micro clients see them"
+"$BIN/zkmicro" --registry_address "$ADDRS" get greeter >"$WORK/zkmicro-get.log" 2>&1 || {
+	LOGS+=("$WORK/zkmicro-get.log")
+	die "zkmicro get greeter failed" "see zkmicro-get.log above: it must reach ZooKeeper at $ADDRS"
+}
+indent zkmicro <"$WORK/zkmicro-get.log"
+
+step "changing the greeting in ZooKeeper while both servers run (zkconfig)"
+"$BIN/hello-client" "${REG[@]}" --watch --call_every=10ms --wait=20s --name=demo >"$WORK/greeting.log" 2>&1 &
+GREET_PID=$!
+spawned "$GREET_PID"
+APP_PIDS+=("$GREET_PID")
+LOGS+=("$WORK/greeting.log")
+deadline=$((SECONDS + 30))
+until grep -q '"Hello demo, from' "$WORK/greeting.log"; do
+	kill -0 "$GREET_PID" 2>/dev/null || die "the calling client exited" "see greeting.log above"
+	[ "$SECONDS" -lt "$deadline" ] || die "no reply saying Hello within 30s" "see greeting.log above"
+	sleep 0.05
+done
+info "replies say: $(grep -m1 -o '"Hello demo, from [^"]*"' "$WORK/greeting.log")"
+info "zkmicro config --prefix /micro-config/greeter set greeting Hej"
+written=$(date +%s%N)
+"$BIN/zkmicro" --registry_address "$ADDRS" config --prefix /micro-config/greeter set greeting Hej >"$WORK/zkmicro-set.log" 2>&1 || {
+	LOGS+=("$WORK/zkmicro-set.log")
+	die "zkmicro config set failed" "see zkmicro-set.log above: it must reach ZooKeeper at $ADDRS"
+}
+until grep -q '"Hej demo, from' "$WORK/greeting.log"; do
+	[ "$(($(date +%s%N) - written))" -lt 10000000000 ] ||
+		die "no reply saying Hej within 10s of the write" "see greeting.log and the servers' logs above: they watch /micro-config/greeter in ZooKeeper at $ADDRS"
+	sleep 0.01
+done
+line=$(grep -m1 '"Hej demo, from' "$WORK/greeting.log")
+answered=$(date -d "$(date +%F) ${line%% *}" +%s%N) # the client stamps its lines 15:04:05.000
+info "first reply saying Hej: $(((answered - written) / 1000000)) ms after the write began (zkmicro's start included; a call every 10 ms)"
+for h in server-a server-b; do
+	grep -q "\"Hej demo, from $h\"" "$WORK/greeting.log" || sleep 0.5
+	if grep -q "\"Hej demo, from $h\"" "$WORK/greeting.log"; then
+		info "$h now says Hej, without a restart"
+	else
+		info "$h has not answered since the change (the selector may not have picked it yet)"
+	fi
+done
+stop_pids TERM 5 "$GREET_PID"
+
+step "a go-micro v5 server joins the v4 fleet: the v4 client calls all three"
+"$BIN/hello-server-v5" "${SERVER_FLAGS[@]}" --host_label=server-v5 >"$WORK/server-v5.log" 2>&1 &
+PID_V5=$!
+spawned "$PID_V5"
+APP_PIDS+=("$PID_V5")
+LOGS+=("$WORK/server-v5.log")
+rc=0
+wait_watch 'create .*\(host server-v5\)' 40 "$PID_V5" || rc=$?
+case $rc in
+1) die "the watching client exited" "see watch.log above" ;;
+2) die "the watch did not report server-v5's node within 40s" "see server-v5.log above: it must register in ZooKeeper at $ADDRS" ;;
+3) die "server-v5 exited" "see server-v5.log above" ;;
+esac
+show_watch
+v5seen=""
+for batch in 1 2 3; do
+	"$BIN/hello-client" "${REG[@]}" --min_nodes=3 --calls=15 --interval=30ms --wait=20s --name=demo >"$WORK/calls.log" 2>&1 || {
+		LOGS+=("$WORK/calls.log")
+		die "the client's calls failed" "see calls.log above"
+	}
+	if grep -q 'answered by .*(host server-v5)' "$WORK/calls.log"; then
+		v5seen=yes
+		break
+	fi
+done
+own_lines <"$WORK/calls.log" | grep -m3 'host server-v5' | indent client || true
+[ -n "$v5seen" ] || die "three batches of calls never reached the v5 server" "see calls.log and server-v5.log above"
+stop_ns=$(date +%s%N)
+kill -TERM "$PID_V5"
+wait_watch 'delete .*\(host server-v5\)' 10 ||
+	die "the watch did not report server-v5's delete after SIGTERM" "see server-v5.log above"
+show_watch
+info "server-v5 stopped; its delete reported $(since "$stop_ns") after SIGTERM"
+
 step "killing server-a with SIGKILL: no deregistration; its node lives until its session expires"
 kill -KILL "$PID_A"
 kill_ns=$(date +%s%N)
@@ -445,6 +543,10 @@ wait_watch 'delete .*\(host server-b\)' 10 ||
 	die "the watch did not report server-b's delete after SIGTERM" "see server-b.log above: it should deregister on SIGTERM"
 show_watch
 info "delete reported $(since "$stop_ns") after SIGTERM"
+kill -INT "$ZKMICRO_WATCH_PID" 2>/dev/null || true
+stop_pids INT 5 "$ZKMICRO_WATCH_PID"
+info "zkmicro watch greeter saw:"
+indent zkmicro <"$WORK/zkmicro-watch.log"
 stop_pids TERM 10 "${APP_PIDS[@]}"
 APP_PIDS=()
 show_watch
@@ -461,4 +563,4 @@ fi
 if [ "$MODE" = existing ]; then
 	info "the ZooKeeper at $ADDRS keeps running: the demo did not start it"
 fi
-echo "$(stamp) demo complete: discovery, calls to both servers, the crash seen through the watch, clean stop"
+echo "$(stamp) demo complete: discovery, calls to both servers, zkmicro, a greeting pushed through ZooKeeper, a v5 server in the fleet, the crash seen through the watch, clean stop"

@@ -26,6 +26,10 @@
 //   - watcher.go: Watcher, the exact per-node diff of a mirrored view.
 //   - registry.go: Registry, which ties them together; metrics.go: its
 //     counts; inspect.go: a window on its state for tests.
+//   - tree.go, tree_sync.go: Tree, the watched copy of a whole subtree (the
+//     config source's), and its worker.
+//   - diagnostics.go: the few windows the zkmicro command's doctor and
+//     prune need beyond the registry's API.
 //
 // Goroutines: a Client's group owns all of them. The keeper starts with
 // the first connection; the owner's and the mirror's workers start as work
@@ -34,6 +38,6 @@
 //
 // Lock order, where two are held at once: owner's ownedNode.write, then
 // owner.mu; mirror.mu, then Watcher.mu; Client.mu is never held while
-// calling out. Neither the owner nor the mirror calls the other with its
-// lock held.
+// calling out, nor is Tree.mu. Neither the owner nor the mirror calls the
+// other with its lock held.
 package engine
