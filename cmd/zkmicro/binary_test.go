@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/zkmicro/zookeeper/internal/zktest"
 )
 
 // The tests in *_zk_test.go run the zkmicro binary as a user would, built
@@ -81,8 +82,8 @@ func runBinary(t *testing.T, env []string, args ...string) runResult {
 // process is a zkmicro started in the background.
 type process struct {
 	cmd    *exec.Cmd
-	stdout *syncBuffer
-	stderr *syncBuffer
+	stdout *zktest.Output
+	stderr *zktest.Output
 	done   chan struct{} // closed when the process has exited
 }
 
@@ -90,7 +91,7 @@ type process struct {
 // if it is still running.
 func startBinary(t *testing.T, env []string, args ...string) *process {
 	t.Helper()
-	p := &process{stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
+	p := &process{stdout: &zktest.Output{}, stderr: &zktest.Output{}, done: make(chan struct{})}
 	p.cmd = command(context.Background(), env, args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
 	require.NoError(t, p.cmd.Start())
@@ -136,7 +137,7 @@ func (p *process) waitLine(t *testing.T, parts ...string) string {
 	t.Helper()
 	var found string
 	waitFor(t, fmt.Sprintf("a line with %q; stdout:\n%s\nstderr:\n%s", parts, p.stdout, p.stderr), func() bool {
-		for _, l := range p.stdout.lines() {
+		for _, l := range p.stdout.Lines() {
 			if containsAll(l, parts...) {
 				found = l
 				return true

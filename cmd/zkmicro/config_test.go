@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/zkmicro/zookeeper/internal/zktest"
 	"go-micro.dev/v4/config/source"
 	"go-micro.dev/v4/config/source/memory"
 )
@@ -287,7 +288,7 @@ func TestConfigGetAndErrorsOnAnotherSource(t *testing.T) {
 	require.Equal(t, exitError, ta.run(t, "config", "--prefix", "/p", "get", "database.address"))
 	assert.Equal(t, "zkmicro: config get \"database.address\": no such key in /p\n", ta.stderr.String())
 
-	ta.stderr = &syncBuffer{}
+	ta.stderr = &zktest.Output{}
 	ta.app.stderr = ta.stderr
 	require.Equal(t, exitError, ta.run(t, "config", "set", "greeting", "Hej"))
 	assert.Equal(t, "zkmicro: config set \"greeting\": zookeeper: config key write: the source is a *memory.memory, not one zkconfig.NewSource returned\n",
@@ -359,14 +360,14 @@ func TestConfigWatchWritesChangesUntilStopped(t *testing.T) {
 	src.send(t, `{"a":2,"b":{"c":"x","d":[1]}}`)
 	src.send(t, `{"a":2}`)
 	src.send(t, `{"a":2}`) // no change: no line
-	waitFor(t, "four lines", func() bool { return len(ta.stdout.lines()) == 4 })
+	waitFor(t, "four lines", func() bool { return len(ta.stdout.Lines()) == 4 })
 	require.Equal(t, exitOK, run.stop(t))
 	assert.Equal(t, []string{
 		"2026-11-27T10:00:00.000Z update a 2",
 		"2026-11-27T10:00:00.000Z create b.d [1]",
 		`2026-11-27T10:00:00.000Z delete b.c "x"`,
 		"2026-11-27T10:00:00.000Z delete b.d [1]",
-	}, ta.stdout.lines())
+	}, ta.stdout.Lines())
 }
 
 func TestConfigWatchOfOneKeyInJSON(t *testing.T) {
@@ -378,7 +379,7 @@ func TestConfigWatchOfOneKeyInJSON(t *testing.T) {
 	assert.Equal(t, "2026-11-27T10:00:00.000Z zkmicro: watching b in /micro-config\n", ta.stderr.String())
 
 	src.send(t, `{"a":2,"b":{"c":"<y>"}}`)
-	waitFor(t, "a line", func() bool { return len(ta.stdout.lines()) == 1 })
+	waitFor(t, "a line", func() bool { return len(ta.stdout.Lines()) == 1 })
 	require.Equal(t, exitOK, run.stop(t))
 	assert.Equal(t, `{"time":"2026-11-27T10:00:00.000Z","action":"update","key":"b.c","path":["b","c"],"value":"<y>"}`+"\n", ta.stdout.String())
 }

@@ -240,13 +240,13 @@ func TestBinaryConfigWatchPrintsChangesUntilInterrupted(t *testing.T) {
 	assert.True(t, strings.HasSuffix(created, ` create greeting "Hi"`), created)
 	assert.True(t, strings.HasSuffix(updated, ` update database.address "10.0.0.8"`), updated)
 	assert.True(t, strings.HasSuffix(deleted, ` delete database.port 3306`), "a delete carries the value it had: %s", deleted)
-	lines := all.stdout.lines()
+	lines := all.stdout.Lines()
 	assert.Len(t, lines, 5, "one line per change: %q", lines)
 
 	// The JSON lines of the watch of one key: its changes only.
 	one.waitLine(t, `"action":"delete","key":"database.address"`)
 	var got []string
-	for _, l := range one.stdout.lines() {
+	for _, l := range one.stdout.Lines() {
 		got = append(got, regexp.MustCompile(`"time":"[^"]+"`).ReplaceAllString(l, `"time":"T"`))
 	}
 	assert.Equal(t, []string{
@@ -258,6 +258,6 @@ func TestBinaryConfigWatchPrintsChangesUntilInterrupted(t *testing.T) {
 
 	require.Equal(t, exitOK, all.stop(t, syscall.SIGINT), "stderr:\n%s", all.stderr)
 	require.Equal(t, exitOK, one.stop(t, syscall.SIGTERM), "stderr:\n%s", one.stderr)
-	assert.Len(t, all.stderr.lines(), 1, "only the start")
-	assert.Len(t, one.stderr.lines(), 1, "only the start")
+	assert.Len(t, all.stderr.Lines(), 1, "only the start")
+	assert.Len(t, one.stderr.Lines(), 1, "only the start")
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -20,6 +19,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/zkmicro/zookeeper/internal/engine"
+	"github.com/zkmicro/zookeeper/internal/zktest"
 )
 
 func TestMain(m *testing.M) {
@@ -69,43 +69,10 @@ const waitTimeout = 10 * time.Second
 // testNow is the clock of test apps: lines carry this time.
 var testNow = time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 
-// waitFor polls cond until it holds, failing the test after waitTimeout.
+// waitFor waits for cond, failing the test after waitTimeout.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", waitTimeout, what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
-// syncBuffer is a bytes.Buffer that a command writes while the test reads.
-type syncBuffer struct {
-	mu  sync.Mutex // guards buf
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// lines is the text written so far as lines, without the last newline.
-func (b *syncBuffer) lines() []string {
-	s := strings.TrimSuffix(b.String(), "\n")
-	if s == "" {
-		return nil
-	}
-	return strings.Split(s, "\n")
+	zktest.Eventually(t, waitTimeout, cond, "waiting for %s", what)
 }
 
 // openCall is one call of app.newRegistry.
@@ -119,8 +86,8 @@ type openCall struct {
 type testApp struct {
 	app    *app
 	reg    registry.Registry
-	stdout *syncBuffer
-	stderr *syncBuffer
+	stdout *zktest.Output
+	stderr *zktest.Output
 
 	mu      sync.Mutex // guards opened, openErr
 	opened  []openCall
@@ -136,7 +103,7 @@ func newTestApp(t *testing.T) *testApp {
 // newTestAppOn is a testApp whose commands use reg.
 func newTestAppOn(t *testing.T, reg registry.Registry) *testApp {
 	t.Helper()
-	ta := &testApp{reg: reg, stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	ta := &testApp{reg: reg, stdout: &zktest.Output{}, stderr: &zktest.Output{}}
 	ta.app = &app{
 		newRegistry: func(addrs []string, timeout time.Duration) (registry.Registry, error) {
 			ta.mu.Lock()

@@ -170,7 +170,7 @@ func TestRegisterCommandPassesEveryOption(t *testing.T) {
 	require.Equal(t, []string{
 		"2026-11-27T10:00:00.000Z zkmicro: greeter-1 healthy: registered",
 		"2026-11-27T10:00:00.000Z zkmicro: greeter-1 stopped: deregistered",
-	}, ta.stderr.lines())
+	}, ta.stderr.Lines())
 	require.Empty(t, ta.stdout.String())
 }
 

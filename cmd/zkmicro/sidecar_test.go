@@ -320,7 +320,7 @@ func TestRegisterFollowsATCPServerThatGoesDownAndComesBack(t *testing.T) {
 	// The exact sequence is TestSidecarFollowsTheServersHealth's; here a
 	// check slowed down by a busy machine may add a failure.
 	const prefix = "2026-11-27T10:00:00.000Z zkmicro: greeter-1 "
-	logs := ta.stderr.lines()
+	logs := ta.stderr.Lines()
 	assert.Equal(t, prefix+"healthy: registered", logs[0])
 	assert.Equal(t, prefix+"stopped: deregistered", logs[len(logs)-1])
 	assert.Regexp(t, `\n`+prefix+`unhealthy \(2 consecutive failures: .+\): deregistered\n`, ta.stderr.String(),
@@ -363,7 +363,7 @@ func TestRegisterWaitsForAServerThatIsNotUpYet(t *testing.T) {
 
 	r := ta.start(t, "register", "--name", "greeter", "--id", "greeter-1", "--address", "10.0.0.7:4100",
 		"--check", "tcp://"+address, "--check_interval", e2eCheckInterval)
-	waitFor(t, "the first check", func() bool { return len(ta.stderr.lines()) > 0 })
+	waitFor(t, "the first check", func() bool { return len(ta.stderr.Lines()) > 0 })
 	require.Empty(t, nodeIDs(t, ta.reg, "greeter"))
 
 	startTCPServer(t, address)
@@ -371,7 +371,7 @@ func TestRegisterWaitsForAServerThatIsNotUpYet(t *testing.T) {
 
 	require.Equal(t, exitOK, r.stop(t))
 	const prefix = "2026-11-27T10:00:00.000Z zkmicro: greeter-1 "
-	logs := ta.stderr.lines()
+	logs := ta.stderr.Lines()
 	require.GreaterOrEqual(t, len(logs), 3, "stderr:\n%s", ta.stderr.String())
 	assert.Regexp(t, `^`+prefix+`unhealthy \(.+\): not registered$`, logs[0])
 	assert.Equal(t, prefix+"healthy: registered", logs[1])
@@ -420,7 +420,7 @@ func TestRegisterFailingFinalDeregistrationExitsOne(t *testing.T) {
 
 	require.Equal(t, exitError, r.stop(t))
 
-	lines := ta.stderr.lines()
+	lines := ta.stderr.Lines()
 	require.Equal(t, `zkmicro: stopping: deregister node "greeter-1": zookeeper: deregister: not connected`, lines[len(lines)-1])
 	require.Equal(t, 1, stub.closed, "the registry is closed even so")
 }
@@ -445,5 +445,5 @@ func TestRegisterRetriesARegistryThatFails(t *testing.T) {
 		"2026-11-27T10:00:00.000Z zkmicro: greeter-1 register failed, retrying in 10ms: zookeeper: register: not connected",
 		"2026-11-27T10:00:00.000Z zkmicro: greeter-1 registered",
 		"2026-11-27T10:00:00.000Z zkmicro: greeter-1 stopped: deregistered",
-	}, ta.stderr.lines())
+	}, ta.stderr.Lines())
 }

@@ -70,7 +70,7 @@ func TestWatchPrintsALinePerChangeUntilInterrupted(t *testing.T) {
 	w.send(t, result("create", "greeter", "1.0.0", "greeter-1", "10.0.0.7:4100"))
 	w.send(t, result("update", "greeter", "1.0.0", "greeter-1", "10.0.0.7:4101"))
 	w.send(t, result("delete", "greeter", "1.0.0", "greeter-1", "10.0.0.7:4101"))
-	waitFor(t, "three lines", func() bool { return len(ta.stdout.lines()) == 3 })
+	waitFor(t, "three lines", func() bool { return len(ta.stdout.Lines()) == 3 })
 
 	require.Equal(t, exitOK, r.stop(t), "stderr:\n%s", ta.stderr.String())
 	require.Equal(t, ""+
@@ -90,7 +90,7 @@ func TestWatchServiceWatchesOnlyThatService(t *testing.T) {
 
 	r := ta.start(t, "watch", "greeter")
 	w.send(t, result("create", "greeter", "1.0.0", "greeter-1", "10.0.0.7:4100"))
-	waitFor(t, "a line", func() bool { return len(ta.stdout.lines()) == 1 })
+	waitFor(t, "a line", func() bool { return len(ta.stdout.Lines()) == 1 })
 	require.Equal(t, exitOK, r.stop(t))
 
 	require.Equal(t, "2026-11-27T10:00:00.000Z zkmicro: watching greeter\n", ta.stderr.String())
@@ -159,7 +159,7 @@ func TestWatchOfTheMemoryRegistry(t *testing.T) {
 	// nodes until one is seen.
 	i := 0
 	waitFor(t, "a line", func() bool {
-		if len(ta.stdout.lines()) > 0 {
+		if len(ta.stdout.Lines()) > 0 {
 			return true
 		}
 		i++
@@ -170,7 +170,7 @@ func TestWatchOfTheMemoryRegistry(t *testing.T) {
 
 	require.Equal(t, exitOK, r.stop(t), "stderr:\n%s", ta.stderr.String())
 	line := regexp.MustCompile(`^2026-11-27T10:00:00\.000Z update greeter 1\.0\.0 greeter-\d+ 10\.0\.0\.7:4100$`)
-	for _, l := range ta.stdout.lines() {
+	for _, l := range ta.stdout.Lines() {
 		assert.Regexp(t, line, l, "only greeter, as go-micro's memory registry reports it")
 	}
 }

@@ -39,17 +39,17 @@ func TestBinaryWatchPrintsCreateUpdateDeleteUntilInterrupted(t *testing.T) {
 	for _, l := range []string{created, updated, deleted} {
 		assert.Regexp(t, line, l)
 	}
-	lines := all.stdout.lines()
+	lines := all.stdout.Lines()
 	assert.Less(t, indexOf(lines, created), indexOf(lines, updated), "in order")
 	assert.Less(t, indexOf(lines, updated), indexOf(lines, deleted), "in order")
-	for _, l := range one.stdout.lines() {
+	for _, l := range one.stdout.Lines() {
 		assert.Contains(t, l, " greeter ", "watch greeter prints only greeter")
 	}
 
 	require.Equal(t, exitOK, all.stop(t, syscall.SIGINT), "stderr:\n%s", all.stderr)
 	require.Equal(t, exitOK, one.stop(t, syscall.SIGTERM), "stderr:\n%s", one.stderr)
-	assert.Len(t, all.stderr.lines(), 1, "only the start")
-	assert.Len(t, one.stderr.lines(), 1, "only the start")
+	assert.Len(t, all.stderr.Lines(), 1, "only the start")
+	assert.Len(t, one.stderr.Lines(), 1, "only the start")
 }
 
 func indexOf(lines []string, line string) int {

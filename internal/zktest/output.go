@@ -25,3 +25,13 @@ func (o *Output) String() string {
 	defer o.mu.Unlock()
 	return o.b.String()
 }
+
+// Lines returns what was written so far as lines, without the last
+// newline.
+func (o *Output) Lines() []string {
+	s := strings.TrimSuffix(o.String(), "\n")
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
