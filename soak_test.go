@@ -231,7 +231,7 @@ func TestChurnSoak(t *testing.T) {
 			c = cs[0]
 			old := c.r.sessionID()
 			c.proxy.Partition()
-			zktest.Eventually(t, 5*sessionTimeout, func() bool { return !sessionAlive(srv, old) }, "registry 0's session never expired")
+			zktest.Eventually(t, 5*sessionTimeout, func() bool { return !srv.SessionAlive(old) }, "registry 0's session never expired")
 			c.proxy.Heal()
 			healed := time.Now()
 			zktest.Eventually(t, 10*time.Second, func() bool { sid := c.r.sessionID(); return sid != 0 && sid != old }, "registry 0 got no new session")
@@ -332,14 +332,6 @@ func registriesOf(cs []*churner) []*zkRegistry {
 		out[i] = c.r
 	}
 	return out
-}
-
-// sessionAlive reports whether the standalone server still tracks session
-// sid (the dump four-letter word lists live sessions).
-func sessionAlive(srv *zktest.Server, sid int64) bool {
-	out, err := zktest.FourLetter(srv.Addr, "dump")
-	sessions, _, _ := strings.Cut(out, "ephemeral nodes dump:")
-	return err != nil || !strings.Contains(sessions, "SessionTracker dump:") || strings.Contains(sessions, fmt.Sprintf("0x%x", sid))
 }
 
 func formatCounts(m map[string]int) string {

@@ -145,7 +145,8 @@ func (t *Tree) recordErr(err error) {
 	defer t.mu.Unlock()
 	t.err = err
 	t.broadcastLocked()
-	if !isTransient(err) && !errors.Is(err, ErrClosed) && err.Error() != t.logged {
+	closing := t.client.group.stopping() || errors.Is(err, context.Canceled) || errors.Is(err, ErrClosed)
+	if !isTransient(err) && !closing && err.Error() != t.logged {
 		t.logged = err.Error()
 		cfg, _ := t.client.config()
 		cfg.logger.Logf(LevelWarn, "zookeeper: reading %s (retrying in the background): %v", shortPath(cfg.Root()), err)

@@ -434,3 +434,13 @@ func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
 }
+
+// SessionAlive reports whether the server still tracks session sid (its
+// "dump" four-letter word), so that a test can wait for an expiry rather
+// than guess it from a closed connection. On a server that does not answer
+// it reports true: the session may well be alive.
+func (s *Server) SessionAlive(sid int64) bool {
+	out, err := FourLetter(s.Addr, "dump")
+	sessions, _, _ := strings.Cut(out, "ephemeral nodes dump:")
+	return err != nil || !strings.Contains(sessions, "SessionTracker dump:") || strings.Contains(sessions, fmt.Sprintf("0x%x", sid))
+}
