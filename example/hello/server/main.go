@@ -8,8 +8,12 @@
 //
 // or MICRO_REGISTRY=zookeeper and MICRO_REGISTRY_ADDRESS=... in the
 // environment. Other flags: --host_label (default: the host name),
-// --zookeeper_session_timeout (default: the plugin's, 10s), and go-micro's
-// own (--server_address, --server_name, ... see --help).
+// --zookeeper_session_timeout (default: the plugin's, 10s), --config_prefix
+// (default /micro-config/greeter: the znode whose "greeting" key, read with
+// zkconfig from the registry's ZooKeeper, replaces "Hello" without a
+// restart; empty turns it off), --metrics_address (default off: serves
+// /metrics there), and go-micro's own (--server_address, --server_name, ...
+// see --help).
 //
 // The node is an ephemeral znode: SIGINT or SIGTERM deregisters it at once;
 // a crash (SIGKILL) leaves it until the ZooKeeper session times out.
