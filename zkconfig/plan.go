@@ -17,7 +17,7 @@ import (
 // refuses packets larger than its jute.maxbuffer (1 MiB less one byte by
 // default). The transaction it logs and forwards to followers holds the
 // same operations under a larger header; the 16 KiB of headroom covers that.
-const maxRequestBytes = 1<<20 - 16<<10
+const maxRequestBytes = engine.MaxRequestBytes
 
 // Sizes in the jute encoding of a multi request (go-zookeeper's structs.go).
 const (

@@ -71,6 +71,15 @@ func (c *Client) current() (*conn, Config) {
 	return c.conn, c.cfg
 }
 
+// sessionID returns the id of the current session, 0 if none.
+func (c *Client) sessionID() int64 {
+	conn, _ := c.current()
+	if conn == nil {
+		return 0
+	}
+	return conn.sessionID()
+}
+
 // init applies new options. Invalid options change nothing and are
 // returned. When the options change how to reach ZooKeeper, the current
 // connection is closed (ending its session) and, if reconnect says so, a

@@ -81,40 +81,50 @@ func judgeDir(cfg Config, acl []zk.ACL, self []zk.ACL) (dirVerdict, zk.ACL) {
 }
 
 // ownEntry reports whether an ACL entry names one of the registry's
-// identities (its digest credentials, or learned ones), or is allowed by
-// its DirACL (same identity, no more permissions).
-//
-// ZooKeeper hides the password hash of digest entries ("user:x") from
-// clients without ADMIN on the znode, as a registry that DirACL lets only
-// create in another identity's directory is; such an entry is matched by
-// user name, the most the server lets a client see.
+// identities (ownIdentity), or is allowed by its DirACL (same identity, no
+// more permissions).
 func ownEntry(cfg Config, self []zk.ACL, a zk.ACL) bool {
-	same := func(scheme, id string) bool {
-		if scheme != a.Scheme {
-			return false
-		}
-		if id == a.ID {
-			return true
-		}
-		user, hash, _ := strings.Cut(a.ID, ":")
-		return scheme == "digest" && hash == "x" && strings.HasPrefix(id, user+":")
-	}
-	for _, c := range cfg.auth {
-		if id, ok := c.digestID(); ok && same("digest", id) {
-			return true
-		}
-	}
-	for _, s := range self {
-		if same(s.Scheme, s.ID) {
-			return true
-		}
+	if ownIdentity(cfg, self, a) {
+		return true
 	}
 	for _, d := range cfg.dirACL {
-		if same(d.Scheme, d.ID) && a.Perms&^d.Perms == 0 {
+		if sameIdentity(d.Scheme, d.ID, a) && a.Perms&^d.Perms == 0 {
 			return true
 		}
 	}
 	return false
+}
+
+// ownIdentity reports whether an ACL entry names one of the registry's
+// identities: its digest credentials, or those learned from the server.
+func ownIdentity(cfg Config, self []zk.ACL, a zk.ACL) bool {
+	for _, c := range cfg.auth {
+		if id, ok := c.digestID(); ok && sameIdentity("digest", id, a) {
+			return true
+		}
+	}
+	for _, s := range self {
+		if sameIdentity(s.Scheme, s.ID, a) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameIdentity reports whether the identity scheme:id is the one entry a
+// names. ZooKeeper hides the password hash of digest entries ("user:x")
+// from clients without ADMIN on the znode, as a registry that DirACL lets
+// only create in another identity's directory is; such an entry is matched
+// by user name, the most the server lets a client see.
+func sameIdentity(scheme, id string, a zk.ACL) bool {
+	if scheme != a.Scheme {
+		return false
+	}
+	if id == a.ID {
+		return true
+	}
+	user, hash, _ := strings.Cut(a.ID, ":")
+	return scheme == "digest" && hash == "x" && strings.HasPrefix(id, user+":")
 }
 
 // grantsCreate reports whether acl lets the registry create in the
@@ -129,7 +139,7 @@ func grantsCreate(cfg Config, self []zk.ACL, acl []zk.ACL) bool {
 		case a.Scheme == "world":
 			return true
 		case a.Scheme == "digest" || a.Scheme == "ip" || self != nil:
-			if ownEntry(Config{auth: cfg.auth}, self, a) {
+			if ownIdentity(cfg, self, a) {
 				return true
 			}
 		default:

@@ -4,13 +4,7 @@ package engine
 // diagnostics (and one hook for a test of re-registration).
 
 // SessionID returns the id of the registry's current session, 0 if none.
-func (r *Registry) SessionID() int64 {
-	c, _ := r.client.current()
-	if c == nil {
-		return 0
-	}
-	return c.sessionID()
-}
+func (r *Registry) SessionID() int64 { return r.client.sessionID() }
 
 // Dialed reports whether the registry has a connection.
 func (r *Registry) Dialed() bool {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
-	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -380,7 +379,7 @@ func (m *mirror) getService(ctx context.Context, name string) (svcs []*Service, 
 			if !m.connected {
 				return nil, false, nil
 			}
-			return slices.Clone(e.groupedLocked()), true, nil
+			return e.groupedLocked(), true, nil
 		}
 		ch := e.syncCh
 		e.waiters++

@@ -99,31 +99,28 @@ func (o *owner) start(spawn func(func())) {
 	o.queue.Process(maxOwnerWorkers, o.handle, spawn)
 }
 
-// count returns how many nodes are registered (wanted).
-func (o *owner) count() int {
+// tally returns how many nodes are registered (wanted), and how many of
+// them are confirmed ours in the current session.
+func (o *owner) tally() (registered, held int) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	n := 0
 	for _, on := range o.nodes {
 		if !on.removed {
-			n++
+			registered++
+			if on.confirmed != 0 {
+				held++
+			}
 		}
 	}
-	return n
+	return registered, held
 }
 
-// held returns how many nodes are confirmed ours in the current session.
-func (o *owner) heldCount() int {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	n := 0
-	for _, on := range o.nodes {
-		if !on.removed && on.confirmed != 0 {
-			n++
-		}
-	}
-	return n
-}
+// count returns how many nodes are registered (wanted).
+func (o *owner) count() int { n, _ := o.tally(); return n }
+
+// heldCount returns how many nodes are confirmed ours in the current
+// session.
+func (o *owner) heldCount() int { _, n := o.tally(); return n }
 
 // register makes sure the node exists with data, owned by s's session. An
 // unchanged node already confirmed in the current session costs nothing.

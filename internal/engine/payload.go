@@ -30,11 +30,14 @@ import (
 	"github.com/go-zookeeper/zk"
 )
 
-// maxRequestBytes bounds the size of a write the registry sends. ZooKeeper
-// drops the connection of a client whose request exceeds its jute.maxbuffer
-// (1 MiB less one byte by default); the request's framing needs a little
-// of that room, which the margin leaves.
-const maxRequestBytes = 1<<20 - 16<<10
+// MaxRequestBytes bounds the size of a write the engine's faces send.
+// ZooKeeper drops the connection of a client whose request exceeds its
+// jute.maxbuffer (1 MiB less one byte by default); the request's framing
+// needs a little of that room, which the margin leaves.
+const MaxRequestBytes = 1<<20 - 16<<10
+
+// maxRequestBytes is MaxRequestBytes, for the registry's own writes.
+const maxRequestBytes = MaxRequestBytes
 
 // errInvalidPayload marks znode data that is not a registration.
 var errInvalidPayload = errors.New("not a service registration")

@@ -53,12 +53,10 @@ func NewRegistry(o Options) *Registry {
 	return r
 }
 
-// logger returns the logger in use.
+// logger returns the logger in use (a Config always has one, invalid
+// options included).
 func (r *Registry) logger() Logger {
 	cfg, _ := r.client.config()
-	if cfg.logger == nil {
-		return nopLogger{}
-	}
 	return cfg.logger
 }
 
@@ -307,8 +305,7 @@ func (r *Registry) Stats() Stats {
 	if c, _ := r.client.current(); c != nil {
 		s.Connected = c.isReady()
 	}
-	s.RegisteredNodes = r.owner.count()
-	s.OwnedNodes = r.owner.heldCount()
+	s.RegisteredNodes, s.OwnedNodes = r.owner.tally()
 	s.MirroredServices, s.MirroredNodes, s.Watchers = r.mirror.size()
 	return s
 }

@@ -444,13 +444,7 @@ func (t *Tree) Stats() TreeStats {
 }
 
 // SessionID returns the id of the tree's current session, 0 if none.
-func (t *Tree) SessionID() int64 {
-	c, _ := t.client.current()
-	if c == nil {
-		return 0
-	}
-	return c.sessionID()
-}
+func (t *Tree) SessionID() int64 { return t.client.sessionID() }
 
 // Close ends the tree: its session is closed, its worker stops, waiters
 // get ErrClosed, and every goroutine has exited when Close returns. It is

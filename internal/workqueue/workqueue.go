@@ -25,6 +25,7 @@ type Queue struct {
 	failures   map[string]int      // consecutive Retry calls per key
 	delayed    delayHeap
 	shutdown   bool
+	delaying   bool // the delay loop runs: started by the first AddAfter
 
 	// The worker pool, when Process was called.
 	handle     func(key string)
@@ -50,8 +51,6 @@ func New(minBackoff, maxBackoff time.Duration) *Queue {
 		stop:       make(chan struct{}),
 	}
 	q.cond = sync.NewCond(&q.mu)
-	q.wg.Add(1)
-	go q.delayLoop()
 	return q
 }
 
@@ -147,6 +146,13 @@ func (q *Queue) AddAfter(key string, d time.Duration) {
 		return
 	}
 	heap.Push(&q.delayed, delayed{key: key, at: time.Now().Add(d)})
+	if !q.delaying {
+		// The first delayed key starts the loop: a queue that never
+		// retries holds no goroutine.
+		q.delaying = true
+		q.wg.Add(1)
+		go q.delayLoop()
+	}
 	q.mu.Unlock()
 	select {
 	case q.wake <- struct{}{}:
