@@ -9,11 +9,13 @@ package zookeeper
 // github.com/go-micro/plugins/v4/registry/zookeeper, documented in
 // internal/engine/layout.go and internal/engine/payload.go.
 //
-// Conversions copy everything: what a caller passes in stays the caller's,
-// and what a call returns belongs to its caller (maps, endpoints and their
-// values included), as with go-micro's memory registry. The engine's
-// values are shared with its mirror; so a version's endpoints are copied
-// once per call, whatever the number of its nodes.
+// What a caller passes in stays the caller's: toEngine copies the structs
+// but shares the caller's metadata maps with the engine, which only reads
+// them while it encodes the payload, during the call. What a call returns
+// belongs to its caller (maps, endpoints and their values included), as
+// with go-micro's memory registry: fromEngine copies everything, since the
+// engine's values are shared with its mirror; a version's endpoints are
+// copied once per call, whatever the number of its nodes.
 
 import (
 	"maps"
@@ -23,7 +25,8 @@ import (
 	"github.com/zkmicro/zookeeper/internal/engine"
 )
 
-// toEngine copies s into the engine's type; nil stays nil.
+// toEngine converts s into the engine's type for one call, sharing its
+// metadata maps; nil stays nil.
 func toEngine(s *registry.Service) *engine.Service {
 	if s == nil {
 		return nil

@@ -4,12 +4,15 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/go-zookeeper/zk"
 	"go-micro.dev/v4/config/source"
 	"go-micro.dev/v4/logger"
+	"go-micro.dev/v4/registry"
 
 	"github.com/zkmicro/zookeeper/internal/engine"
 	"github.com/zkmicro/zookeeper/internal/microlog"
@@ -43,8 +46,13 @@ type settings struct {
 	tlsConfig *tls.Config
 	logger    logger.Logger
 	private   bool
+	acl       []zk.ACL
 	aclSet    bool
-	engine    []engine.Option // session timeout, credentials, ACL
+	session   []engine.Option // session timeout, credentials
+	client    *engine.Client  // WithRegistry's: the session to share
+	sharing   bool            // WithRegistry was given
+	// connection options given, which WithRegistry's registry decides
+	connOptions []string
 }
 
 // setting returns a source.Option that adds f to the source's options.
@@ -65,7 +73,26 @@ func setting(f func(*settings)) source.Option {
 // replace earlier ones.
 func WithAddress(addrs ...string) source.Option {
 	addrs = slices.Clone(addrs)
-	return setting(func(s *settings) { s.addrs = addrs })
+	return setting(func(s *settings) { s.addrs = addrs; s.conn("WithAddress") })
+}
+
+// WithRegistry makes the source use the session of reg, a registry this
+// module's NewRegistry returned (github.com/zkmicro/zookeeper): its
+// servers, chroot, credentials and TLS, its connection and its keeper, so
+// that a service that registers and loads its configuration from
+// ZooKeeper holds one session. Closing the source leaves the registry
+// and its nodes alone; closing the registry ends the source too, whose
+// calls then fail saying so. The options that choose a session of its own
+// (WithAddress, SessionTimeout, Auth, TLSConfig) cannot be combined with
+// it; WithPrefix, ACL, Private, Timeout (default: the registry's) and
+// Logger (default: the registry's) apply to the source alone. A registry
+// that is not this module's is refused by every call.
+func WithRegistry(reg registry.Registry) source.Option {
+	var c *engine.Client
+	if e, ok := reg.(interface{ Engine() *engine.Registry }); ok && e.Engine() != nil {
+		c = e.Engine().Client()
+	}
+	return setting(func(s *settings) { s.client, s.sharing = c, true })
 }
 
 // WithPrefix sets the znode whose subtree is the configuration. Default
@@ -81,7 +108,7 @@ func WithPrefix(p string) source.Option {
 // clamps it to its bounds. The source holds no ephemeral znode: the
 // session only bounds how long a disconnection keeps the watches.
 func SessionTimeout(d time.Duration) source.Option {
-	return setting(func(s *settings) { s.engine = append(s.engine, engine.SessionTimeout(d)) })
+	return setting(func(s *settings) { s.session = append(s.session, engine.SessionTimeout(d)); s.conn("SessionTimeout") })
 }
 
 // Auth adds credentials presented on every session, e.g.
@@ -89,14 +116,14 @@ func SessionTimeout(d time.Duration) source.Option {
 // Default: none, or those of the registry's MICRO_REGISTRY_ZOOKEEPER_AUTH.
 // Credentials are never logged nor put in errors.
 func Auth(scheme string, credential []byte) source.Option {
-	return setting(func(s *settings) { s.engine = append(s.engine, engine.Auth(scheme, credential)) })
+	return setting(func(s *settings) { s.session = append(s.session, engine.Auth(scheme, credential)); s.conn("Auth") })
 }
 
 // TLSConfig turns on TLS to ZooKeeper's secure client port with this
 // configuration (a clone of it is used). Default: plaintext, unless the
 // registry's MICRO_REGISTRY_ZOOKEEPER_TLS* variables configure TLS.
 func TLSConfig(c *tls.Config) source.Option {
-	return setting(func(s *settings) { s.tlsConfig = c })
+	return setting(func(s *settings) { s.tlsConfig = c; s.conn("TLSConfig") })
 }
 
 // ACL sets the access control list of the znodes Write creates: the keys,
@@ -108,10 +135,7 @@ func TLSConfig(c *tls.Config) source.Option {
 // needs credentials. It cannot be combined with Private.
 func ACL(acl ...zk.ACL) source.Option {
 	acl = slices.Clone(acl)
-	return setting(func(s *settings) {
-		s.engine = append(s.engine, engine.ACL(acl...))
-		s.aclSet = true
-	})
+	return setting(func(s *settings) { s.acl, s.aclSet = acl, true })
 }
 
 // Private makes the znodes Write creates for the configuration (the prefix
@@ -151,30 +175,68 @@ func resolve(o source.Options) settings {
 	return s
 }
 
-// engineOptions returns the engine's options for s.
-func (s settings) engineOptions() engine.Options {
+// conn records that the connection option name was given.
+func (s *settings) conn(name string) {
+	if !slices.Contains(s.connOptions, name) {
+		s.connOptions = append(s.connOptions, name)
+	}
+}
+
+// validate returns why the options cannot make a source, nil if they can.
+func (s settings) validate() error {
+	switch {
+	case s.sharing && s.client == nil:
+		return errors.New("zookeeper: config options: WithRegistry needs a registry this module's NewRegistry returned (github.com/zkmicro/zookeeper)")
+	case s.sharing && len(s.connOptions) > 0:
+		return fmt.Errorf("zookeeper: config options: WithRegistry shares the registry's session (its servers, credentials and TLS); %s cannot be combined with it", strings.Join(s.connOptions, ", "))
+	case s.timeout < 0:
+		return fmt.Errorf("zookeeper: config options: timeout %v is negative", s.timeout)
+	}
+	return nil
+}
+
+// clientOptions returns the options of the source's own client.
+func (s settings) clientOptions() engine.Options {
 	return engine.Options{
 		Addrs:     s.addrs,
 		Timeout:   s.timeout,
 		TLSConfig: s.tlsConfig,
 		Logger:    microlog.New(s.logger),
-		Settings:  append(slices.Clone(s.engine), engine.Prefix(s.prefix)),
+		Settings:  slices.Clone(s.session),
 	}
+}
+
+// treeOptions returns the options of the source's tree.
+func (s settings) treeOptions() engine.TreeOptions {
+	o := engine.TreeOptions{Prefix: s.prefix, Timeout: s.timeout}
+	if s.logger != nil {
+		o.Logger = microlog.New(s.logger)
+	}
+	if s.aclSet {
+		o.AncestorACL = s.acl
+	}
+	return o
 }
 
 // creatorOnly is Private's ACL: everything for the creator's identity.
 var creatorOnly = []zk.ACL{{Perms: zk.PermAll, Scheme: "auth", ID: ""}}
 
-// nodeACL returns the ACL of the znodes Write creates, for cfg, or why the
-// options are invalid.
+// nodeACL returns the ACL of the znodes Write creates, for cfg (the
+// configuration of the source's client), or why the options are invalid.
 func (s settings) nodeACL(cfg engine.Config) ([]zk.ACL, error) {
 	switch {
-	case !s.private:
-		return cfg.NodeACL(), nil
-	case s.aclSet:
+	case s.private && s.aclSet:
 		return nil, errors.New("zookeeper: config options: Private and ACL cannot be combined")
-	case !cfg.Authenticated():
+	case s.private && !cfg.Authenticated():
 		return nil, errors.New("zookeeper: config options: Private needs credentials (Auth, or " + engine.EnvAuth + "): without them nobody could read what the source writes")
+	case s.private:
+		return slices.Clone(creatorOnly), nil
+	case s.aclSet:
+		if err := engine.ValidateACL("ACL", s.acl, cfg.Authenticated()); err != nil {
+			return nil, fmt.Errorf("zookeeper: config options: %w", err)
+		}
+		return slices.Clone(s.acl), nil
 	}
-	return slices.Clone(creatorOnly), nil
+	node, _, _ := engine.DefaultACLs(cfg.Authenticated())
+	return node, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-zookeeper/zk"
@@ -20,14 +21,24 @@ var (
 	_ source.Watcher = (*zkWatcher)(nil)
 )
 
-// errClosed is returned by the calls of a closed source.
-var errClosed = errors.New("zookeeper: config source is closed")
+// Errors of a source that can no longer be used.
+var (
+	// errClosed is returned by the calls of a closed source.
+	errClosed = errors.New("zookeeper: config source is closed")
+	// errRegistryClosed is returned by the calls of a source whose
+	// registry (WithRegistry) was closed.
+	errRegistryClosed = errors.New("zookeeper: config source: the registry whose session it shares is closed")
+)
 
 // zkSource implements source.Source over the engine's Tree. See NewSource.
 type zkSource struct {
-	set  settings
-	tree *engine.Tree
-	log  engine.Logger
+	set    settings
+	client *engine.Client // the source's own client; nil when it shares a registry's
+	tree   *engine.Tree
+	log    engine.Logger
+
+	closeOnce sync.Once
+	closed    atomic.Bool // Close was called
 
 	mu     sync.Mutex      // guards the fields below
 	doc    document        // the document of revision docRev
@@ -45,12 +56,13 @@ type zkSource struct {
 // Options: WithAddress, WithPrefix, SessionTimeout, Auth, TLSConfig, ACL,
 // Private, Timeout and Logger; the registry's MICRO_REGISTRY_ZOOKEEPER_AUTH,
 // _SESSION_TIMEOUT and _TLS* environment variables stand in for the
-// corresponding options. go-micro's source.WithEncoder is ignored: the
-// source reads and writes JSON only.
+// corresponding options. WithRegistry shares a registry's session instead
+// of holding one. go-micro's source.WithEncoder is ignored: the source
+// reads and writes JSON only.
 //
-// The source holds one ZooKeeper session, shared by its Read, Write and
-// every Watcher, and one in-memory copy of the subtree kept current by
-// watches. Its methods:
+// The source holds one ZooKeeper session (its own, or its registry's),
+// shared by its Read, Write and every Watcher, and one in-memory copy of
+// the subtree kept current by watches. Its methods:
 //
 //   - Read returns the subtree as one JSON object ({} while the prefix is
 //     missing), waiting at most the Timeout for the copy to be in sync; a
@@ -67,8 +79,9 @@ type zkSource struct {
 //     is written. When the multi fails because the subtree changed meanwhile,
 //     the source re-reads and writes again, up to 4 multis, then returns
 //     the refusal. It returns once a Read would show the write.
-//   - Close (the source implements io.Closer) ends the session, stops every
-//     watcher and goroutine, and is idempotent.
+//   - Close (the source implements io.Closer) ends the session (its own:
+//     a registry's is left alone), stops every watcher and goroutine, and
+//     is idempotent.
 //
 // A znode that cannot be represented (data that is not UTF-8, a name that
 // is not an escaped key, an ACL that refuses this client) is left out and
@@ -76,7 +89,20 @@ type zkSource struct {
 // because of a znode below the prefix.
 func NewSource(opts ...source.Option) source.Source {
 	set := resolve(source.NewOptions(opts...))
-	return &zkSource{set: set, tree: engine.NewTree(set.engineOptions()), log: microlog.New(set.logger)}
+	s := &zkSource{set: set, log: microlog.New(set.logger)}
+	c := set.client
+	if c == nil {
+		// Its own session (or, for invalid WithRegistry, one that is
+		// never used: every call returns why).
+		s.client = engine.NewClient(set.clientOptions())
+		c = s.client
+	} else if set.logger == nil {
+		if cfg, err := c.Config(); err == nil {
+			s.log = cfg.Logger()
+		}
+	}
+	s.tree = engine.NewTree(c, set.treeOptions())
+	return s
 }
 
 // String returns "zookeeper".
@@ -94,7 +120,7 @@ func (s *zkSource) Read() (*source.ChangeSet, error) {
 	}
 	snap, err := s.tree.Snapshot(context.Background())
 	if err != nil {
-		return nil, sourceErr(err)
+		return nil, s.sourceErr(err)
 	}
 	doc := s.document(snap)
 	s.handedOut(doc.checksum)
@@ -155,7 +181,7 @@ func (s *zkSource) apply(plan func(root string, snap *tree, acl []zk.ACL) ([]any
 	err = s.tree.Apply(context.Background(), func(snap *engine.TreeSnapshot) ([]any, error) {
 		return plan(snap.Root, treeOf(snap), acl)
 	})
-	return sourceErr(err)
+	return s.sourceErr(err)
 }
 
 // Watch returns a watcher whose Next returns the configuration each time
@@ -170,7 +196,7 @@ func (s *zkSource) Watch() (source.Watcher, error) {
 	}
 	select {
 	case <-s.tree.Done():
-		return nil, errClosed
+		return nil, s.sourceErr(engine.ErrClosed)
 	default:
 	}
 	s.mu.Lock()
@@ -179,14 +205,27 @@ func (s *zkSource) Watch() (source.Watcher, error) {
 	return &zkWatcher{src: s, stop: make(chan struct{}), last: last}, nil
 }
 
-// Close ends the source: its session is closed, its watchers return
-// source.ErrWatcherStopped, its goroutines have exited when Close returns,
-// and later calls fail. It is idempotent and safe to call concurrently.
-func (s *zkSource) Close() error { return s.tree.Close() }
+// Close ends the source: its session is closed (a registry's it shares
+// is left alone), its watchers return source.ErrWatcherStopped, its
+// goroutines have exited when Close returns, and later calls fail. It is
+// idempotent and safe to call concurrently.
+func (s *zkSource) Close() error {
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		_ = s.tree.Close()
+		if s.client != nil {
+			_ = s.client.Close()
+		}
+	})
+	return nil
+}
 
 // check returns why the options are invalid, or why the source cannot be
 // used.
 func (s *zkSource) check() error {
+	if err := s.set.validate(); err != nil {
+		return err
+	}
 	cfg, err := s.tree.Config()
 	if err != nil {
 		return err
@@ -223,12 +262,16 @@ func (s *zkSource) handedOut(sum string) {
 	s.mu.Unlock()
 }
 
-// sourceErr returns err, with the engine's "closed" said of the source.
-func sourceErr(err error) error {
-	if errors.Is(err, engine.ErrClosed) {
-		return errClosed
+// sourceErr returns err, with the engine's "closed" said of the source,
+// or of the registry whose session it shares.
+func (s *zkSource) sourceErr(err error) error {
+	switch {
+	case !errors.Is(err, engine.ErrClosed):
+		return err
+	case s.client == nil && !s.closed.Load():
+		return errRegistryClosed
 	}
-	return err
+	return errClosed
 }
 
 // zkWatcher implements source.Watcher over its source's tree.

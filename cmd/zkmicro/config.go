@@ -13,6 +13,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 	"go-micro.dev/v4/config/source"
+	"go-micro.dev/v4/registry"
 
 	"github.com/zkmicro/zookeeper/zkconfig"
 )
@@ -147,22 +148,25 @@ func (a *app) configKeyArg(cCtx *cli.Context, i int) ([]string, error) {
 }
 
 // withConfigSource opens the configuration source as the global options
-// and --prefix say, calls fn with it and its prefix, and closes it.
-func (a *app) withConfigSource(cCtx *cli.Context, fn func(src source.Source, prefix string) error) (err error) {
+// and --prefix say, over the registry's session, calls fn with it and its
+// prefix, and closes it, then the registry.
+func (a *app) withConfigSource(cCtx *cli.Context, fn func(src source.Source, prefix string) error) error {
 	cfg, err := a.registryFromFlags(cCtx)
 	if err != nil {
 		return err
 	}
 	prefix := cCtx.String(flagConfigPrefix)
-	src := a.newConfigSource(cfg.addrs, prefix, cfg.timeout)
-	if closer, ok := src.(io.Closer); ok {
-		defer func() {
-			if cerr := closer.Close(); cerr != nil && err == nil {
-				err = fmt.Errorf("close config source: %w", cerr)
-			}
-		}()
-	}
-	return fn(src, prefix)
+	return a.withRegistry(cfg, func(reg registry.Registry) (err error) {
+		src := a.newConfigSource(reg, prefix, cfg.timeout)
+		if closer, ok := src.(io.Closer); ok {
+			defer func() {
+				if cerr := closer.Close(); cerr != nil && err == nil {
+					err = fmt.Errorf("close config source: %w", cerr)
+				}
+			}()
+		}
+		return fn(src, prefix)
+	})
 }
 
 // errNoKey is the error of a KEY the configuration does not hold.

@@ -13,11 +13,12 @@ import (
 	"github.com/zkmicro/zookeeper/internal/zktest"
 	"go-micro.dev/v4/config/source"
 	"go-micro.dev/v4/config/source/memory"
+	"go-micro.dev/v4/registry"
 )
 
 // configOpen is one call of app.newConfigSource.
 type configOpen struct {
-	addrs   []string
+	reg     registry.Registry
 	prefix  string
 	timeout time.Duration
 }
@@ -32,10 +33,10 @@ type configSourceRecorder struct {
 // useConfigSource makes the config commands of ta use src.
 func (ta *testApp) useConfigSource(src source.Source) *configSourceRecorder {
 	rec := &configSourceRecorder{}
-	ta.app.newConfigSource = func(addrs []string, prefix string, timeout time.Duration) source.Source {
+	ta.app.newConfigSource = func(reg registry.Registry, prefix string, timeout time.Duration) source.Source {
 		rec.mu.Lock()
 		defer rec.mu.Unlock()
-		rec.opened = append(rec.opened, configOpen{addrs: addrs, prefix: prefix, timeout: timeout})
+		rec.opened = append(rec.opened, configOpen{reg: reg, prefix: prefix, timeout: timeout})
 		return src
 	}
 	return rec
@@ -272,10 +273,13 @@ func TestConfigOptionsOpenTheSource(t *testing.T) {
 		"config", "--prefix", "/micro-config/greeter", "get"))
 
 	assert.Equal(t, []configOpen{
-		{addrs: []string{"127.0.0.1:2181"}, prefix: "/micro-config", timeout: 5 * time.Second},
-		{addrs: []string{"zk1:2181", "zk2:2181/apps/prod"}, prefix: "/micro-config/greeter", timeout: 2 * time.Second},
+		{reg: ta.reg, prefix: "/micro-config", timeout: 5 * time.Second},
+		{reg: ta.reg, prefix: "/micro-config/greeter", timeout: 2 * time.Second},
 	}, rec.calls())
-	assert.Empty(t, ta.openCalls(), "no registry")
+	assert.Equal(t, []openCall{
+		{addrs: []string{"127.0.0.1:2181"}, timeout: 5 * time.Second},
+		{addrs: []string{"zk1:2181", "zk2:2181/apps/prod"}, timeout: 2 * time.Second},
+	}, ta.openCalls(), "the source uses the registry's session")
 }
 
 func TestConfigGetAndErrorsOnAnotherSource(t *testing.T) {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -130,8 +129,8 @@ func (a *app) doctor(cCtx *cli.Context) error {
 			cfg:  ecfg,
 			root: eng,
 			now:  a.now,
-			openServer: func(server string) *engine.Registry {
-				return engine.NewRegistry(engine.Options{Addrs: []string{server + ecfg.Chroot()}, Timeout: ecfg.Timeout()})
+			probeSession: func(ctx context.Context, server string) (time.Duration, error) {
+				return engine.ProbeSession(ctx, ecfg, server)
 			},
 		}
 		report := d.run(cCtx.Context)
@@ -176,8 +175,9 @@ type doctor struct {
 	cfg  engine.Config
 	root *engine.Registry // the registry on every server
 	now  func() time.Time
-	// openServer returns a registry on one server alone, for its session.
-	openServer func(server string) *engine.Registry
+	// probeSession opens a session with one server alone and returns the
+	// session timeout it granted.
+	probeSession func(ctx context.Context, server string) (time.Duration, error)
 }
 
 // run checks every server at once, and the registry's prefix on the root
@@ -390,13 +390,7 @@ func roundDuration(d time.Duration) time.Duration {
 // session opens a session with server alone and returns the timeout it
 // granted.
 func (d *doctor) session(ctx context.Context, server string) (time.Duration, error) {
-	reg := d.openServer(server)
-	defer func() { _ = reg.Close() }()
-	sess, err := reg.Session(ctx)
-	if err != nil {
-		return 0, err
-	}
-	return sess.NegotiatedTimeout(), nil
+	return d.probeSession(ctx, server)
 }
 
 // ensembleChecks judge the servers together: one ensemble with a quorum
@@ -453,37 +447,21 @@ func (d *doctor) checkPrefix(ctx context.Context) (prefixFacts, []doctorCheck) {
 	fail := func(check string, err error) (prefixFacts, []doctorCheck) {
 		return facts, []doctorCheck{{Check: check, Verdict: verdictFail, Detail: err.Error()}}
 	}
-	sess, err := d.root.Session(ctx)
-	if err != nil {
-		return fail(checkPrefix, err)
-	}
-	timeout := d.cfg.Timeout()
-	var kids []string
-	err = zkCall(ctx, sess, timeout, func(z *zk.Conn) error {
-		var err error
-		kids, _, err = z.Children(root)
-		return err
-	})
+	info, err := d.root.Root(ctx)
 	switch {
-	case errors.Is(err, zk.ErrNoNode):
+	case err != nil:
+		return fail(checkPrefix, err)
+	case !info.Exists:
 		return facts, []doctorCheck{{Check: checkPrefix, Verdict: verdictOK,
 			Detail: root + " does not exist yet: the first registration creates it"}}
-	case err != nil:
-		return fail(checkPrefix, fmt.Errorf("list %s: %w", root, err))
 	}
-	facts.Exists, facts.Services = true, len(kids)
-	checks := []doctorCheck{{Check: checkPrefix, Verdict: verdictOK, Detail: fmt.Sprintf("%s exists, %d services", root, len(kids))}}
-
-	var acl []zk.ACL
-	err = zkCall(ctx, sess, timeout, func(z *zk.Conn) error {
-		var err error
-		acl, _, err = z.GetACL(root)
-		return err
-	})
-	if err != nil {
-		checks = append(checks, doctorCheck{Check: checkACL, Verdict: verdictWarn, Detail: fmt.Sprintf("read the ACL of %s: %v", root, err)})
+	facts.Exists, facts.Services = true, info.Services
+	checks := []doctorCheck{{Check: checkPrefix, Verdict: verdictOK, Detail: fmt.Sprintf("%s exists, %d services", root, info.Services)}}
+	if info.ACLErr != nil {
+		checks = append(checks, doctorCheck{Check: checkACL, Verdict: verdictWarn, Detail: fmt.Sprintf("read the ACL of %s: %v", root, info.ACLErr)})
 		return facts, checks
 	}
+	acl := info.ACL
 	for _, e := range acl {
 		facts.ACL = append(facts.ACL, formatACL(e))
 	}

@@ -31,8 +31,8 @@ func main() {
 	a.newRegistry = func(addrs []string, timeout time.Duration) (registry.Registry, error) {
 		return newRegistry(addrs, timeout, registryLogger{logf: a.logf})
 	}
-	a.newConfigSource = func(addrs []string, prefix string, timeout time.Duration) source.Source {
-		return newConfigSource(addrs, prefix, timeout, registryLogger{logf: a.logf})
+	a.newConfigSource = func(reg registry.Registry, prefix string, timeout time.Duration) source.Source {
+		return newConfigSource(reg, prefix, timeout, registryLogger{logf: a.logf})
 	}
 	code := a.run(ctx, os.Args)
 	stop()
@@ -56,12 +56,13 @@ func newRegistry(addrs []string, timeout time.Duration, l logger.Logger) (regist
 }
 
 // newConfigSource opens the configuration source of the config commands:
-// this module's zkconfig source, as a go-micro service configured with the
-// same addresses and prefix would have it (the MICRO_REGISTRY_ZOOKEEPER_AUTH,
-// _SESSION_TIMEOUT and _TLS* variables apply), logging to l. It is the one
-// place where zkmicro chooses its configuration source. It does not dial:
-// the first call does, and invalid options make every call fail.
-func newConfigSource(addrs []string, prefix string, timeout time.Duration, l logger.Logger) source.Source {
-	return zkconfig.NewSource(zkconfig.WithAddress(addrs...), zkconfig.WithPrefix(prefix),
+// this module's zkconfig source over the session of reg (the registry
+// newRegistry opened: its addresses, chroot, credentials and TLS), as a
+// go-micro service that shares its registry's session would have it,
+// logging to l. It is the one place where zkmicro chooses its
+// configuration source. It does not dial: the first call does, and
+// invalid options make every call fail.
+func newConfigSource(reg registry.Registry, prefix string, timeout time.Duration, l logger.Logger) source.Source {
+	return zkconfig.NewSource(zkconfig.WithRegistry(reg), zkconfig.WithPrefix(prefix),
 		zkconfig.Timeout(timeout), zkconfig.Logger(l))
 }

@@ -5,13 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"path"
-	"sort"
-	"sync"
 	"syscall"
 	"time"
 
-	"github.com/go-zookeeper/zk"
 	"github.com/urfave/cli/v2"
 	"go-micro.dev/v4/registry"
 
@@ -71,7 +67,7 @@ type pruneEntry struct {
 	Status  string `json:"status"`
 	Detail  string `json:"detail"`
 
-	stat *zk.Stat // as read
+	node engine.UnownedNode // as read
 }
 
 func (a *app) prune(cCtx *cli.Context) error {
@@ -95,11 +91,7 @@ func (a *app) prune(cCtx *cli.Context) error {
 		if err != nil {
 			return fmt.Errorf("prune: %w", err)
 		}
-		sess, err := eng.Session(cCtx.Context)
-		if err != nil {
-			return fmt.Errorf("prune: %w", err)
-		}
-		p := pruner{sess: sess, timeout: cfg.timeout, dialTimeout: dialTimeout}
+		p := pruner{eng: eng, dialTimeout: dialTimeout}
 		entries, err := p.run(cCtx.Context, cCtx.Bool("delete"))
 		if err != nil {
 			return fmt.Errorf("prune: %w", err)
@@ -132,10 +124,9 @@ func (a *app) writePrune(format string, entries []pruneEntry) error {
 }
 
 // pruner finds, probes and deletes the registrations without an owner
-// under the registry's root, on one session.
+// under the registry's root, on the registry's session.
 type pruner struct {
-	sess        *engine.Session
-	timeout     time.Duration // bounds each ZooKeeper call
+	eng         *engine.Registry
 	dialTimeout time.Duration // bounds each TCP connection to a registered address
 }
 
@@ -168,118 +159,22 @@ func (p pruner) run(ctx context.Context, del bool) ([]pruneEntry, error) {
 // session owns, sorted by path: registrations with their fields and no
 // status yet, and znodes whose data is not a registration as pruneInvalid.
 func (p pruner) scan(ctx context.Context) ([]pruneEntry, error) {
-	root := p.sess.Config().Root()
-	dirs, err := p.children(ctx, root)
+	nodes, err := p.eng.Unowned(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var paths []string
-	var mu sync.Mutex // guards paths, firstErr
-	var firstErr error
-	forEach(len(dirs), pruneReads, func(i int) {
-		dir := path.Join(root, dirs[i])
-		kids, err := p.children(ctx, dir)
-		mu.Lock()
-		defer mu.Unlock()
-		if err != nil {
-			firstErr = firstError(firstErr, err)
-			return
+	entries := make([]pruneEntry, 0, len(nodes))
+	for _, n := range nodes {
+		e := pruneEntry{Path: n.Path, node: n}
+		if svc := n.Registration; svc != nil {
+			e.Service, e.Version, e.ID, e.Address = svc.Name, svc.Version, svc.Nodes[0].Id, svc.Nodes[0].Address
+		} else {
+			e.Service, e.ID = n.Service, n.ID
+			e.Status, e.Detail = pruneInvalid, n.Invalid.Error()
 		}
-		for _, k := range kids {
-			paths = append(paths, path.Join(dir, k))
-		}
-	})
-	if firstErr != nil {
-		return nil, firstErr
-	}
-	sort.Strings(paths)
-	found := make([]*pruneEntry, len(paths))
-	forEach(len(paths), pruneReads, func(i int) {
-		e, err := p.read(ctx, paths[i])
-		mu.Lock()
-		defer mu.Unlock()
-		if err != nil {
-			firstErr = firstError(firstErr, err)
-			return
-		}
-		found[i] = e
-	})
-	if firstErr != nil {
-		return nil, firstErr
-	}
-	entries := []pruneEntry{}
-	for _, e := range found {
-		if e != nil {
-			entries = append(entries, *e)
-		}
+		entries = append(entries, e)
 	}
 	return entries, nil
-}
-
-// firstError keeps the first error seen.
-func firstError(first, err error) error {
-	if first != nil {
-		return first
-	}
-	return err
-}
-
-// children lists the children of znode; none if it does not exist.
-func (p pruner) children(ctx context.Context, znode string) ([]string, error) {
-	var kids []string
-	err := zkCall(ctx, p.sess, p.timeout, func(z *zk.Conn) error {
-		var err error
-		kids, _, err = z.Children(znode)
-		return err
-	})
-	if errors.Is(err, zk.ErrNoNode) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", znode, err)
-	}
-	return kids, nil
-}
-
-// read returns the entry of the node znode if no session owns it; nil if
-// one does, or if it is gone.
-func (p pruner) read(ctx context.Context, znode string) (*pruneEntry, error) {
-	var data []byte
-	var stat *zk.Stat
-	err := zkCall(ctx, p.sess, p.timeout, func(z *zk.Conn) error {
-		var err error
-		data, stat, err = z.Get(znode)
-		return err
-	})
-	if errors.Is(err, zk.ErrNoNode) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", znode, err)
-	}
-	if stat.EphemeralOwner != 0 {
-		return nil, nil // a live session's registration
-	}
-	e := &pruneEntry{Path: znode, stat: stat}
-	svc, err := engine.DecodeNode(data)
-	if err != nil {
-		// Named by its path, unescaped where it can be.
-		e.Service, e.ID = unescaped(path.Base(path.Dir(znode))), unescaped(path.Base(znode))
-		e.Status, e.Detail = pruneInvalid, err.Error()
-		return e, nil
-	}
-	n := svc.Nodes[0]
-	e.Service, e.Version, e.ID, e.Address = svc.Name, svc.Version, n.Id, n.Address
-	return e, nil
-}
-
-// unescaped is a path segment as the name it stands for, or as it is if it
-// is not a valid escape.
-func unescaped(segment string) string {
-	if s, err := engine.UnescapeSegment(segment); err == nil {
-		return s
-	}
-	return segment
 }
 
 // probeAddress dials address over TCP within timeout and says what that
@@ -301,36 +196,18 @@ func probeAddress(ctx context.Context, address string, timeout time.Duration) (s
 }
 
 // deleteStale deletes the stale registration e unless it changed since it
-// was read: it is read again, and deleted only if it is still the same
-// persistent znode (same creation, no owner) at the same version, with a
-// delete that ZooKeeper refuses if the version changed meanwhile. So a node
-// that the older plugin registered again (which writes it anew) and one
-// that a live registry took over (which replaces it with an ephemeral
-// znode) are kept.
+// was read (engine.Registry.DeleteUnowned): so a node that the older
+// plugin registered again (which writes it anew) and one that a live
+// registry took over (which replaces it with an ephemeral znode) are kept.
 func (p pruner) deleteStale(ctx context.Context, e pruneEntry) (status, detail string) {
-	var stat *zk.Stat
-	err := zkCall(ctx, p.sess, p.timeout, func(z *zk.Conn) error {
-		exists, st, err := z.Exists(e.Path)
-		if !exists || err != nil {
-			return err
-		}
-		stat = st
-		if stat.Czxid == e.stat.Czxid && stat.EphemeralOwner == 0 && stat.Version == e.stat.Version {
-			err = z.Delete(e.Path, e.stat.Version)
-		}
-		return err
-	})
+	err := p.eng.DeleteUnowned(ctx, e.node)
 	switch {
-	case errors.Is(err, zk.ErrNoNode):
+	case err == nil:
+		return pruneDeleted, "connection refused"
+	case errors.Is(err, engine.ErrGone):
 		return pruneGone, "deleted by someone else meanwhile"
-	case errors.Is(err, zk.ErrBadVersion):
-		return pruneChanged, "changed since it was read: kept"
-	case err != nil:
-		return pruneFailed, fmt.Sprintf("delete %s: %v", e.Path, err)
-	case stat == nil: // Exists found nothing
-		return pruneGone, "deleted by someone else meanwhile"
-	case stat.Czxid != e.stat.Czxid || stat.EphemeralOwner != 0 || stat.Version != e.stat.Version:
+	case errors.Is(err, engine.ErrChanged):
 		return pruneChanged, "changed since it was read: kept"
 	}
-	return pruneDeleted, "connection refused"
+	return pruneFailed, fmt.Sprintf("delete %s: %v", e.Path, err)
 }

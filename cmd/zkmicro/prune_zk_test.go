@@ -77,9 +77,7 @@ func TestPruneKeepsARegistrationThatChangedSinceItWasRead(t *testing.T) {
 
 	eng := engine.NewRegistry(engine.Options{Addrs: []string{srv.Addr}, Timeout: zkTimeout})
 	t.Cleanup(func() { _ = eng.Close() })
-	sess, err := eng.Session(t.Context())
-	require.NoError(t, err)
-	p := pruner{sess: sess, timeout: zkTimeout, dialTimeout: zkTimeout}
+	p := pruner{eng: eng, dialTimeout: zkTimeout}
 	entries, err := p.run(context.Background(), false)
 	require.NoError(t, err)
 	require.Len(t, entries, 4)

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"time"
 
-	"github.com/go-zookeeper/zk"
 	"go-micro.dev/v4/registry"
 
 	"github.com/zkmicro/zookeeper/internal/engine"
@@ -23,11 +20,4 @@ func engineOf(reg registry.Registry) (*engine.Registry, error) {
 		return nil, fmt.Errorf("%w, not %q", errNotZooKeeper, reg.String())
 	}
 	return e.Engine(), nil
-}
-
-// zkCall runs op on the session's connection, bounded by timeout.
-func zkCall(ctx context.Context, sess *engine.Session, timeout time.Duration, op func(*zk.Conn) error) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	return sess.Do(ctx, op)
 }

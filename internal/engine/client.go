@@ -2,35 +2,45 @@ package engine
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"sync"
 	"time"
-
-	"github.com/go-zookeeper/zk"
 )
 
-// Client is a connection to ZooKeeper kept with its session: it dials on
-// first use, runs the session keeper, replaces the connection when Init
-// changes how to reach ZooKeeper, and owns the goroutines of what is built
-// on it (a Registry, a Tree). It tells one sessionListener what happens to
-// the session.
+// Client is one ZooKeeper connection kept with its session: a process
+// holds one, however many faces it uses. A Registry and any number of
+// Trees are built on it and share its session, its connection, its
+// heartbeat and its keeper, as etcd's concurrency sessions and endpoint
+// managers share one clientv3.Client.
+//
+// The client dials on first use, runs the session keeper, replaces the
+// connection when Init changes how to reach ZooKeeper, and tells
+// everything attached to it what happens to the session. Its goroutine
+// group owns the keeper and, through child groups, the goroutines of what
+// is built on it; Close stops them all and waits for them.
+//
+// All methods may be called concurrently.
 type Client struct {
-	events   *eventQueue
-	group    *group
-	counts   *counters
-	listener sessionListener
+	events *eventQueue
+	group  *group
+	counts *counters
 
-	mu      sync.Mutex // guards the fields below
-	cfg     Config
-	cfgErr  error // invalid options: returned by every call until a valid Init
-	conn    *conn // nil until first needed, and after close
-	gen     uint64
-	started bool // the keeper is running
-	closed  bool
+	mu        sync.Mutex // guards the fields below
+	cfg       Config
+	cfgErr    error // invalid options: returned by every call until a valid Init
+	conn      *conn // nil until first needed, and after close
+	gen       uint64
+	started   bool // the keeper is running
+	closed    bool
+	listeners []sessionListener // replaced, never modified: the keeper reads a snapshot
 }
 
-// newClient returns a client for o that reports to l. It does not dial.
-func newClient(o Options, l sessionListener, counts *counters) *Client {
-	c := &Client{events: newEventQueue(), group: newGroup(), counts: counts, listener: l}
+// NewClient returns a client for o. It never fails, blocks or dials: the
+// connection is made on first use. Invalid options are returned by every
+// call until Init is given valid ones.
+func NewClient(o Options) *Client {
+	c := &Client{events: newEventQueue(), group: newGroup(), counts: &counters{}}
 	c.cfg, c.cfgErr = newConfig(o)
 	return c
 }
@@ -57,11 +67,45 @@ func (s *Session) Server() string { return s.conn.zk.Server() }
 // Config returns the configuration the connection was made with.
 func (s *Session) Config() Config { return s.cfg }
 
+// Config returns the configuration in use, or why there is none. Errors
+// are prefixed "zookeeper: ".
+func (c *Client) Config() (Config, error) {
+	cfg, err := c.config()
+	if err != nil {
+		return cfg, fmt.Errorf("zookeeper: %w", err)
+	}
+	return cfg, nil
+}
+
+// SessionID returns the id of the current session, 0 if none.
+func (c *Client) SessionID() int64 { return c.sessionID() }
+
+// Close ends the client: its session is closed (ZooKeeper deletes its
+// ephemeral znodes at once), everything built on it stops and fails its
+// calls with ErrClosed, and every goroutine has exited when Close returns.
+// It is idempotent and safe to call concurrently. A Registry closes its
+// client itself (Registry.Close): call this for a client built with
+// NewClient.
+func (c *Client) Close() error {
+	if conn := c.shutdown(); conn != nil {
+		conn.close()
+	}
+	c.wait()
+	return nil
+}
+
 // config returns the configuration in use, or why there is none.
 func (c *Client) config() (Config, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.cfg, c.cfgErr
+}
+
+// logger returns the logger in use (a Config always has one, invalid
+// options included).
+func (c *Client) logger() Logger {
+	cfg, _ := c.config()
+	return cfg.logger
 }
 
 // current returns the connection in use, if any, and its configuration.
@@ -80,11 +124,48 @@ func (c *Client) sessionID() int64 {
 	return conn.sessionID()
 }
 
+// connected reports whether a session is established and its connection
+// up.
+func (c *Client) connected() bool {
+	conn, _ := c.current()
+	return conn != nil && conn.isReady()
+}
+
+// attach makes l hear about the session from now on, until detach: when
+// the keeper runs already, l is first told whether the session is
+// connected. It is refused (false) once the client is closed.
+func (c *Client) attach(l sessionListener) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.listeners = append(slices.Clip(c.listeners), l)
+	if c.started {
+		c.events.pushAttached(l)
+	}
+	return true
+}
+
+// detach stops telling l about the session.
+func (c *Client) detach(l sessionListener) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.listeners = slices.DeleteFunc(slices.Clone(c.listeners), func(x sessionListener) bool { return x == l })
+}
+
+// attached returns the listeners, for the keeper.
+func (c *Client) attached() []sessionListener {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.listeners
+}
+
 // init applies new options. Invalid options change nothing and are
 // returned. When the options change how to reach ZooKeeper, the current
-// connection is closed (ending its session) and, if reconnect says so, a
-// new one is dialled at once.
-func (c *Client) init(o Options, reconnect func() bool) error {
+// connection is closed (ending its session) and, if something attached
+// needs a session now, a new one is dialled at once.
+func (c *Client) init(o Options) error {
 	cfg, err := newConfig(o)
 	if err != nil {
 		return err
@@ -99,12 +180,13 @@ func (c *Client) init(o Options, reconnect func() bool) error {
 		old, c.conn = c.conn, nil
 	}
 	c.cfg, c.cfgErr = cfg, nil
+	listeners := c.listeners
 	c.mu.Unlock()
 	if old == nil {
 		return nil
 	}
 	old.close()
-	if !reconnect() {
+	if !slices.ContainsFunc(listeners, sessionListener.needsSession) {
 		return nil
 	}
 	c.mu.Lock()
@@ -156,20 +238,22 @@ func (c *Client) dialLocked() (*conn, error) {
 	c.gen++
 	if !c.started {
 		c.started = true
-		k := &keeper{events: c.events, current: c.current, listener: c.listener, counts: c.counts, ctx: c.group.ctx}
+		k := &keeper{events: c.events, current: c.current, listeners: c.attached, counts: c.counts, ctx: c.group.ctx}
 		c.group.Go(k.run)
 	}
 	return conn, nil
 }
 
-// opContext returns a context for one operation, bounded by the
-// configured timeout and ended by close.
-func (c *Client) opContext(parent context.Context) (context.Context, context.CancelFunc) {
+// opContext returns a context for one operation, bounded by timeout (the
+// configured one when 0) and ended by close.
+func (c *Client) opContext(parent context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
 	if parent == nil {
 		parent = context.Background()
 	}
-	cfg, _ := c.config()
-	timeout := cfg.timeout
+	if timeout <= 0 {
+		cfg, _ := c.config()
+		timeout = cfg.timeout
+	}
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
@@ -179,8 +263,9 @@ func (c *Client) opContext(parent context.Context) (context.Context, context.Can
 }
 
 // shutdown marks the client closed, stops its goroutine group (no new
-// goroutine starts) and returns the connection for the caller to close
-// once it stopped what feeds on it; then wait.
+// goroutine starts; those running are told to stop) and returns the
+// connection for the caller to close once it stopped what feeds on it;
+// then wait.
 func (c *Client) shutdown() *conn {
 	c.mu.Lock()
 	c.closed = true
@@ -191,15 +276,5 @@ func (c *Client) shutdown() *conn {
 	return conn
 }
 
-// wait waits for every goroutine of the client's group.
+// wait waits for every goroutine of the client's group and its children.
 func (c *Client) wait() { c.group.wait() }
-
-// Do runs op with the session's zk.Conn, bounded by ctx: it returns ctx's
-// error when ctx ends first, while op's goroutine finishes when ZooKeeper
-// answers or the connection closes. It is for faces that need ZooKeeper
-// calls of their own (a command's diagnostics); op must not keep the
-// zk.Conn. Errors are op's own, or ctx's: the caller describes them.
-func (s *Session) Do(ctx context.Context, op func(*zk.Conn) error) error {
-	_, err := call(ctx, s.conn, func(z *zk.Conn) (struct{}, error) { return struct{}{}, op(z) })
-	return err
-}

@@ -40,33 +40,13 @@ func readService(ctx context.Context, s *Session, dir dirRef) ([]*Service, error
 // readAllServices lists and reads every service.
 func readAllServices(ctx context.Context, s *Session) ([]*Service, error) {
 	l := s.cfg.layout
-	dirs, err := call(ctx, s.conn, func(c *zk.Conn) ([]string, error) {
-		ch, _, err := c.Children(l.root)
-		return ch, err
-	})
-	if errors.Is(err, zk.ErrNoNode) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", l.root, err)
-	}
-	// List all directories at once, then read all nodes at once.
-	lists := make([][]string, len(dirs))
-	errs := make([]error, len(dirs))
-	err = s.conn.each(ctx, len(dirs), func(c *zk.Conn, i int) {
-		lists[i], _, errs[i] = c.Children(l.dirPath(dirs[i]))
-	})
+	refs, err := listNodes(ctx, s)
 	if err != nil {
 		return nil, err
 	}
-	var paths []string
-	for i, d := range dirs {
-		if errs[i] != nil && !errors.Is(errs[i], zk.ErrNoNode) {
-			return nil, fmt.Errorf("list %s: %w", shortPath(l.dirPath(d)), errs[i])
-		}
-		for _, c := range lists[i] {
-			paths = append(paths, l.refPath(nodeRef{d, c}))
-		}
+	paths := make([]string, len(refs))
+	for i, ref := range refs {
+		paths[i] = l.refPath(ref)
 	}
 	got, err := s.conn.readAll(ctx, paths)
 	if err != nil {

@@ -419,6 +419,22 @@ func defaultACLs(authenticated bool) (node, dir, root []zk.ACL) {
 	return node, node, root
 }
 
+// DefaultACLs returns the ACLs a registry gives, without ACL and DirACL
+// options, to its node znodes, its service directories and its root and
+// the root's ancestors, with credentials (authenticated) or without. Other
+// faces that write to ZooKeeper (the config source) use the same.
+func DefaultACLs(authenticated bool) (node, dir, root []zk.ACL) {
+	return defaultACLs(authenticated)
+}
+
+// ValidateACL checks an ACL given with option (its name, for the error)
+// as the registry's ACL and DirACL options are: not empty, a scheme in
+// every entry, known permission bits, an "auth" entry only with
+// credentials. Errors are not prefixed.
+func ValidateACL(option string, acl []zk.ACL, authenticated bool) error {
+	return validateACL(option, acl, authenticated)
+}
+
 // validateACL checks what ZooKeeper would refuse with a less helpful
 // InvalidACL on the first write.
 func validateACL(option string, acl []zk.ACL, authenticated bool) error {
@@ -466,6 +482,8 @@ func (c Config) identity() string {
 
 // parseAddrs normalises addresses to host:port and extracts the chroot
 // that a ZooKeeper connect string may end with ("h1:2181,h2:2181/apps/prod").
+// No address at all means DefaultAddress; addresses that are all blank are
+// an error; blank entries among others are skipped.
 // go-micro splits --registry_address on commas, so the chroot arrives
 // attached to the last address; an entry holding commas is split here.
 func parseAddrs(addrs []string) (servers []string, chroot string, err error) {
@@ -473,9 +491,11 @@ func parseAddrs(addrs []string) (servers []string, chroot string, err error) {
 	for _, a := range addrs {
 		entries = append(entries, strings.Split(a, ",")...)
 	}
+	blank := 0
 	for _, a := range entries {
 		a = strings.TrimSpace(a)
 		if a == "" {
+			blank++
 			continue
 		}
 		if i := strings.IndexByte(a, '/'); i >= 0 {
@@ -506,6 +526,11 @@ func parseAddrs(addrs []string) (servers []string, chroot string, err error) {
 			return nil, "", fmt.Errorf("address %s has no valid port", quoteShort(a))
 		}
 		servers = append(servers, net.JoinHostPort(host, port))
+	}
+	if len(entries) > 0 && blank == len(entries) {
+		// Addrs("") or Addrs(" "): an address was given, and it is empty.
+		// Taking the default would move a registry to another ensemble.
+		return nil, "", fmt.Errorf("address list %s holds no address", quoteShort(strings.Join(addrs, ",")))
 	}
 	if len(servers) == 0 {
 		servers = []string{DefaultAddress}

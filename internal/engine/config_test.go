@@ -49,7 +49,11 @@ func TestParseAddrs(t *testing.T) {
 		err     string
 	}{
 		{"empty", nil, []string{"127.0.0.1:2181"}, "", ""},
-		{"blank entries", []string{"", " "}, []string{"127.0.0.1:2181"}, "", ""},
+		{"empty list", []string{}, []string{"127.0.0.1:2181"}, "", ""},
+		{"only blank entries", []string{"", " "}, nil, "", "holds no address"},
+		{"one empty address", []string{""}, nil, "", "holds no address"},
+		{"a blank entry among others", []string{"zk1:2181, ,zk2:2181", ""}, []string{"zk1:2181", "zk2:2181"}, "", ""},
+		{"chroot alone", []string{"/apps"}, []string{"127.0.0.1:2181"}, "/apps", ""},
 		{"host only", []string{"zk1"}, []string{"zk1:2181"}, "", ""},
 		{"host port", []string{"zk1:2182", " zk2:2183 "}, []string{"zk1:2182", "zk2:2183"}, "", ""},
 		{"one comma-separated entry", []string{"zk1:2182,zk2:2183/apps"}, []string{"zk1:2182", "zk2:2183"}, "/apps", ""},

@@ -6,38 +6,54 @@
 // registry.Service, and logs through a small Logger interface. A test
 // (nogomicro_test.go) fails if it ever depends on go-micro.
 //
+// A process holds one ZooKeeper session however many faces it uses: a
+// Client is that session, and a Registry and any number of Trees are built
+// on one (a Registry makes its own and owns it; Trees share it, see
+// NewTree).
+//
 // Parts, one file each:
 //
 //   - config.go, tls.go: Options resolved and validated into a Config.
 //   - layout.go: the znode layout, built and parsed in one place; payload.go
 //     and decoder.go: the stored JSON. Together they are the compatibility
 //     contract with the older plugin.
-//   - dial.go, conn.go, reads.go: one ZooKeeper connection (conn), how it
-//     is dialled, and the fan-out readers that keep many reads in flight.
+//   - dial.go, dialcancel.go, conn.go, reads.go: one ZooKeeper connection
+//     (conn), how it is dialled, and the fan-out readers that keep many
+//     reads in flight.
 //   - events.go, keeper.go: zk's events, queued from its callback to the
 //     session keeper, the one goroutine that tracks the session and tells
-//     a sessionListener about it.
+//     the sessionListeners attached to the client about it.
 //   - client.go, group.go: Client, a connection kept with its session, and
-//     the group that starts and waits for every goroutine.
+//     the goroutine groups that start, stop and wait for the goroutines of
+//     the client and of what is built on it.
 //   - owner.go, znodes.go, dirguard.go: the registry's own ephemeral nodes,
 //     kept alive across disconnects, expiries and deletions by others.
 //   - mirror.go, mirror_sync.go, coldread.go: the watch-fed mirror that
 //     answers lookups, and the direct reads used when it cannot.
+//   - restore.go: what happens to the owner and the mirror when a new
+//     session replaces an expired one, in one place.
 //   - watcher.go: Watcher, the exact per-node diff of a mirrored view.
 //   - registry.go: Registry, which ties them together; metrics.go: its
-//     counts; inspect.go: a window on its state for tests.
+//     counts.
 //   - tree.go, tree_sync.go: Tree, the watched copy of a whole subtree (the
 //     config source's), and its worker.
-//   - diagnostics.go: the few windows the zkmicro command's doctor and
-//     prune need beyond the registry's API.
+//   - diagnostics.go: the named calls the zkmicro command's doctor and
+//     prune need beyond the registry's API (no raw zk.Conn leaves the
+//     engine).
 //
-// Goroutines: a Client's group owns all of them. The keeper starts with
-// the first connection; the owner's and the mirror's workers start as work
-// arrives and end when there is none; Close stops the group, shuts the
-// queues, closes the connection, and waits.
+// Goroutines: a Client's group owns the keeper; a Registry's child group
+// owns the owner's and the mirror's workers (they start as work arrives
+// and end when there is none), its evictor and its restores; each Tree's
+// child group owns its worker. Closing the client stops them all and waits
+// for them; closing a Tree stops its own. Two kinds of short-lived
+// goroutines are not in a group: a conn's call and fan-out goroutines,
+// which end when ZooKeeper answers or the connection closes (conn.close
+// waits for them), and the one draining zk's event channel until zk
+// closes it.
 //
 // Lock order, where two are held at once: owner's ownedNode.write, then
 // owner.mu; mirror.mu, then Watcher.mu; Client.mu is never held while
-// calling out, nor is Tree.mu. Neither the owner nor the mirror calls the
-// other with its lock held.
+// calling out (the keeper reads a snapshot of the listeners), nor is
+// Tree.mu or restorer.mu. Neither the owner nor the mirror calls the other
+// with its lock held.
 package engine

@@ -14,10 +14,12 @@ type eventQueue struct {
 	signal chan struct{} // coalescing "items is not empty"
 }
 
-// connEvent is a zk event and the connection it came from.
+// connEvent is a zk event and the connection it came from, or (attached
+// set) the news that a listener attached to a client whose keeper runs.
 type connEvent struct {
 	gen uint64
 	zk.Event
+	attached sessionListener
 }
 
 func newEventQueue() *eventQueue {
@@ -27,7 +29,18 @@ func newEventQueue() *eventQueue {
 // push adds an event; it never blocks.
 func (q *eventQueue) push(gen uint64, e zk.Event) {
 	q.mu.Lock()
-	q.items = append(q.items, connEvent{gen, e})
+	q.items = append(q.items, connEvent{gen: gen, Event: e})
+	q.mu.Unlock()
+	select {
+	case q.signal <- struct{}{}:
+	default:
+	}
+}
+
+// pushAttached queues the news that l attached; it never blocks.
+func (q *eventQueue) pushAttached(l sessionListener) {
+	q.mu.Lock()
+	q.items = append(q.items, connEvent{attached: l})
 	q.mu.Unlock()
 	select {
 	case q.signal <- struct{}{}:

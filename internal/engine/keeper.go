@@ -8,8 +8,8 @@ import (
 )
 
 // sessionListener is told what happens to a Client's session, on the
-// keeper's goroutine: its methods must not block. The registry (owner and
-// mirror) and the config source's tree each implement it.
+// keeper's goroutine: its methods must not block. What is built on a
+// client (a Registry, each Tree) attaches one.
 type sessionListener interface {
 	// sessionStarted: a session was established that is not the one
 	// before (the first on a connection, or a new one after an expiry):
@@ -18,19 +18,24 @@ type sessionListener interface {
 	// connected: the session can serve calls (true), or lost its
 	// connection or expired (false).
 	connected(ok bool)
-	// watchEvent: a watch fired.
+	// watchEvent: a watch fired. Every listener hears every event and
+	// takes those under its own root.
 	watchEvent(cfg Config, e zk.Event)
+	// needsSession reports whether the listener needs a session now (it
+	// holds registrations or follows znodes), so that a connection
+	// replaced by Init is dialled again at once.
+	needsSession() bool
 }
 
 // keeper is the session keeper: the one goroutine that consumes zk's
 // events. It tracks connection state and session identity, sends
-// credentials on a new connection, and tells its listener.
+// credentials on a new connection, and tells its client's listeners.
 type keeper struct {
-	events   *eventQueue
-	current  func() (*conn, Config) // the connection in use and its config
-	listener sessionListener
-	counts   *counters
-	ctx      context.Context // ends the keeper
+	events    *eventQueue
+	current   func() (*conn, Config)    // the connection in use and its config
+	listeners func() []sessionListener // those attached now
+	counts    *counters
+	ctx       context.Context // ends the keeper
 }
 
 // run is the keeper's goroutine.
@@ -49,6 +54,12 @@ func (k *keeper) run() {
 
 func (k *keeper) handle(e connEvent) {
 	c, cfg := k.current()
+	if e.attached != nil {
+		// A listener attached while the keeper runs: it learns the
+		// connection's state in order with every later event.
+		e.attached.connected(c != nil && c.isReady())
+		return
+	}
 	if c == nil || c.gen != e.gen {
 		return // from a connection that was replaced
 	}
@@ -60,7 +71,9 @@ func (k *keeper) handle(e connEvent) {
 		// resync re-arms them.
 	default:
 		k.counts.watchEvents.Add(1)
-		k.listener.watchEvent(cfg, e.Event)
+		for _, l := range k.listeners() {
+			l.watchEvent(cfg, e.Event)
+		}
 	}
 }
 
@@ -87,26 +100,35 @@ func (k *keeper) state(c *conn, cfg Config, state zk.State, server string) {
 				log.Logf(LevelInfo, "zookeeper: session 0x%x established with %s", sid, server)
 			}
 			k.counts.sessionsEstablished.Add(1)
-			k.listener.sessionStarted(cfg, prev, sid)
+			for _, l := range k.listeners() {
+				l.sessionStarted(cfg, prev, sid)
+			}
 		} else if !c.isReady() {
 			log.Logf(LevelInfo, "zookeeper: reconnected to %s, session 0x%x kept", server, sid)
 		}
 		c.setReady(true)
-		k.listener.connected(true)
+		k.connected(true)
 	case zk.StateDisconnected, zk.StateConnecting:
 		if c.isReady() {
 			k.counts.disconnects.Add(1)
 			log.Logf(LevelWarn, "zookeeper: disconnected from %s; session 0x%x lasts %v without a connection", server, c.sessionID(), cfg.sessionTimeout)
 		}
 		c.setReady(false)
-		k.listener.connected(false)
+		k.connected(false)
 	case zk.StateExpired:
 		k.counts.sessionExpirations.Add(1)
 		log.Logf(LevelWarn, "zookeeper: session expired; its ephemeral nodes are gone, restoring them on the next session")
 		c.setReady(false)
-		k.listener.connected(false)
+		k.connected(false)
 	case zk.StateAuthFailed:
 		log.Logf(LevelError, "zookeeper: %s refused the credentials", server)
+	}
+}
+
+// connected tells every listener whether the session can serve calls.
+func (k *keeper) connected(ok bool) {
+	for _, l := range k.listeners() {
+		l.connected(ok)
 	}
 }
 

@@ -48,9 +48,8 @@ type mirror struct {
 	queue *workqueue.Queue
 	deps  mirrorDeps
 
-	mu        sync.Mutex    // guards everything below and every mirroredService
-	connected bool          // the session is established
-	gate      chan struct{} // while set, workers wait: a new session's restore comes first
+	mu        sync.Mutex // guards everything below and every mirroredService
+	connected bool       // the session is established
 	services  map[dirRef]*mirroredService
 	all       *allServices // nil unless services are being listed or watched
 	watchers  map[*Watcher]struct{}
@@ -58,14 +57,8 @@ type mirror struct {
 
 // mirrorDeps are the few things the mirror uses of its registry.
 type mirrorDeps struct {
-	// begin returns a context for one operation (bounded, ended by Close).
-	begin func(parent context.Context) (context.Context, context.CancelFunc)
-	// session returns the session to read with, waiting for one.
-	session func(ctx context.Context) (*Session, error)
-	// logger returns the logger in use.
-	logger func() Logger
-	// closed is closed when the registry closes.
-	closed <-chan struct{}
+	sessions registrySessions // the registry's client: sessions, contexts, logger
+	gate     sessionGate      // holds the workers while a restore is in progress (restore.go)
 }
 
 // mirroredService is the mirrored state of one service directory.
@@ -183,12 +176,10 @@ func (m *mirror) setConnected(ok bool) {
 	m.mu.Unlock()
 }
 
-// hold is called when a new session replaced the previous one. Its watches
-// are gone, so everything must be listed and read again; but first the
-// registry's own nodes are restored (see release), so that watchers in
-// this process do not see them vanish and come back. Until then, reads
-// wait.
-func (m *mirror) hold() chan struct{} {
+// invalidate is called when a new session replaced the previous one: its
+// watches are gone, so everything must be listed and read again. Until
+// then (see restore.go), lookups wait as they do on first use.
+func (m *mirror) invalidate() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, e := range m.services {
@@ -201,19 +192,12 @@ func (m *mirror) hold() chan struct{} {
 		a.listed = false
 		a.syncCh = make(chan struct{})
 	}
-	g := make(chan struct{})
-	m.gate = g
-	return g
 }
 
-// release ends hold g and re-lists and re-reads everything mirrored.
-func (m *mirror) release(g chan struct{}) {
+// resyncAll re-lists and re-reads everything mirrored.
+func (m *mirror) resyncAll() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	close(g)
-	if m.gate == g {
-		m.gate = nil
-	}
 	for dir, e := range m.services {
 		e.pending.list, e.pending.reread = true, true
 		m.queue.Add(dir)
@@ -221,23 +205,6 @@ func (m *mirror) release(g chan struct{}) {
 	if a := m.all; a != nil {
 		a.pending = true
 		m.queue.Add(allKey)
-	}
-}
-
-// waitGate blocks a worker while a hold is in force.
-func (m *mirror) waitGate() bool {
-	for {
-		m.mu.Lock()
-		g := m.gate
-		m.mu.Unlock()
-		if g == nil {
-			return true
-		}
-		select {
-		case <-g:
-		case <-m.deps.closed:
-			return false
-		}
 	}
 }
 
@@ -473,7 +440,7 @@ func (m *mirror) await(ctx context.Context, ch chan struct{}) error {
 	select {
 	case <-ch:
 		return nil
-	case <-m.deps.closed:
+	case <-m.deps.sessions.done():
 		return ErrClosed
 	case <-ctx.Done():
 		return fmt.Errorf("not in sync with ZooKeeper yet: %w", ctx.Err())
@@ -594,7 +561,7 @@ func (m *mirror) runEvictor(idle func() time.Duration) {
 	defer t.Stop()
 	for {
 		select {
-		case <-m.deps.closed:
+		case <-m.deps.sessions.done():
 			return
 		case now := <-t.C:
 			m.evictIdle(now, idle())

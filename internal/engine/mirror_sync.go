@@ -17,7 +17,7 @@ import (
 // handle is the workers' handler for one key: a service directory, or
 // allKey for the list of services.
 func (m *mirror) handle(key string) {
-	if !m.waitGate() {
+	if !m.deps.gate.wait(m.deps.sessions.done()) {
 		m.queue.Forget(key)
 		return
 	}
@@ -28,7 +28,7 @@ func (m *mirror) handle(key string) {
 		err = m.syncService(key)
 	}
 	select {
-	case <-m.deps.closed:
+	case <-m.deps.sessions.done():
 		m.queue.Forget(key)
 		return
 	default:
@@ -40,25 +40,23 @@ func (m *mirror) handle(key string) {
 		m.queue.Retry(key)
 	default:
 		d := m.queue.Retry(key)
-		m.deps.logger().Logf(LevelWarn, "zookeeper: mirroring %q (retry in %v): %v", key, d, err)
+		m.deps.sessions.logger().Logf(LevelWarn, "zookeeper: mirroring %q (retry in %v): %v", key, d, err)
 	}
 }
 
 // session returns the session a worker syncs with. A worker may have
-// passed waitGate before a new session replaced an expired one and then
-// waited here for it: while the hold is in force it must not read the new
-// session, which does not show the registry's own nodes yet (watchers
-// would see them vanish and come back). It gets a transient error and
-// retries once the hold is released, which queues a full re-sync anyway.
+// passed the gate before a new session replaced an expired one and then
+// waited here for it: while a restore holds the mirror it must not read
+// the new session, which does not show the registry's own nodes yet
+// (watchers would see them vanish and come back). It gets a transient
+// error and retries once the restore ends, which queues a full resync
+// anyway.
 func (m *mirror) session(ctx context.Context) (*Session, error) {
-	s, err := m.deps.session(ctx)
+	s, err := m.deps.sessions.session(ctx)
 	if err != nil {
 		return nil, err
 	}
-	m.mu.Lock()
-	held := m.gate != nil
-	m.mu.Unlock()
-	if held {
+	if m.deps.gate.holding() {
 		return nil, errConnReplaced
 	}
 	return s, nil
@@ -76,7 +74,7 @@ func (m *mirror) syncAll() error {
 	epoch := a.epoch
 	m.mu.Unlock()
 
-	ctx, cancel := m.deps.begin(context.Background())
+	ctx, cancel := m.deps.sessions.begin(context.Background())
 	defer cancel()
 	children, err := m.listRoot(ctx)
 	m.mu.Lock()
@@ -132,7 +130,7 @@ func (m *mirror) syncService(dir dirRef) error {
 	if !ok {
 		return nil
 	}
-	ctx, cancel := m.deps.begin(context.Background())
+	ctx, cancel := m.deps.sessions.begin(context.Background())
 	defer cancel()
 	f, err := m.fetch(ctx, w)
 	if err != nil {

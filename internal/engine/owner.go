@@ -47,17 +47,29 @@ type owner struct {
 
 // ownerDeps are the few things the owner uses of its registry.
 type ownerDeps struct {
+	sessions ownerSessions // the registry's client: sessions to write with, contexts, logger
+	writes   ownWrites     // told of every write and delete (the mirror)
+	counts   *counters
+}
+
+// ownerSessions is what the owner's workers use of their registry's
+// client; the registry implements it over ZooKeeper, the owner's unit
+// tests over an in-memory fake.
+type ownerSessions interface {
 	// begin returns a context for one operation (bounded, ended by Close).
-	begin func(parent context.Context) (context.Context, context.CancelFunc)
-	// session returns the session to write with, waiting for one.
-	session func(ctx context.Context) (znodes, error)
-	// wrote tells the mirror that the registry wrote or deleted a node.
-	wrote func(r nodeRef)
+	begin(parent context.Context) (context.Context, context.CancelFunc)
+	// znodes returns the session to write with, waiting for one.
+	znodes(ctx context.Context) (znodes, error)
 	// logger returns the logger in use.
-	logger func() Logger
-	// closing reports whether the registry is closing.
-	closing func() bool
-	counts  *counters
+	logger() Logger
+	// done is closed when the registry closes.
+	done() <-chan struct{}
+}
+
+// ownWrites is told of the registry's own writes: ZooKeeper lets a
+// session read its own writes, and the mirror keeps that promise.
+type ownWrites interface {
+	ownWrite(r nodeRef)
 }
 
 // ownedNode is one node registered by the registry, or being removed.
@@ -150,7 +162,7 @@ func (o *owner) register(ctx context.Context, s znodes, service, id string, data
 	n.write.Lock()
 	err := o.write(ctx, s, n)
 	n.write.Unlock()
-	o.deps.wrote(ref)
+	o.deps.writes.ownWrite(ref)
 	var held *heldError
 	switch {
 	case err == nil || isTransient(err):
@@ -214,7 +226,7 @@ func (o *owner) deregister(ctx context.Context, s znodes, service, id string) er
 	n.write.Lock()
 	err := o.remove(ctx, s, n)
 	n.write.Unlock()
-	o.deps.wrote(ref)
+	o.deps.writes.ownWrite(ref)
 	if err != nil && isTransient(err) {
 		o.queue.Add(key) // delete it once ZooKeeper is back
 	}
@@ -307,11 +319,21 @@ func (o *owner) onEvent(l layout, e zk.Event) {
 	}
 }
 
+// closing reports whether the registry is closing.
+func (o *owner) closing() bool {
+	select {
+	case <-o.deps.sessions.done():
+		return true
+	default:
+		return false
+	}
+}
+
 // handle is the workers' handler for one key.
 func (o *owner) handle(key string) {
 	ours, err := o.reconcile(key)
 	switch {
-	case o.deps.closing():
+	case o.closing():
 		// Closed while at work: the session goes, and its nodes with it.
 		o.queue.Forget(key)
 		o.doneRestoring(key, false)
@@ -323,7 +345,7 @@ func (o *owner) handle(key string) {
 	default:
 		o.queue.Forget(key)
 		o.doneRestoring(key, false)
-		o.deps.logger().Logf(LevelError, "zookeeper: keeping node %s registered: %v", key, err)
+		o.deps.sessions.logger().Logf(LevelError, "zookeeper: keeping node %s registered: %v", key, err)
 	}
 }
 
@@ -338,9 +360,9 @@ func (o *owner) reconcile(key string) (ours bool, err error) {
 	if n == nil {
 		return false, nil
 	}
-	ctx, cancel := o.deps.begin(context.Background())
+	ctx, cancel := o.deps.sessions.begin(context.Background())
 	defer cancel()
-	s, err := o.deps.session(ctx)
+	s, err := o.deps.sessions.znodes(ctx)
 	if err != nil {
 		if errors.Is(err, ErrClosed) {
 			return false, nil
@@ -511,7 +533,7 @@ func (o *owner) yield(n *ownedNode, holder int64, p string) {
 	n.lostTo, n.confirmed = holder, 0
 	o.mu.Unlock()
 	if changed {
-		o.deps.logger().Logf(LevelError, "zookeeper: node %s was taken over by session 0x%x: another live registration uses service %s and node id %s; this registry does not take it back while that session holds it (its Register of the node fails meanwhile) and registers it again once that node is gone",
+		o.deps.sessions.logger().Logf(LevelError, "zookeeper: node %s was taken over by session 0x%x: another live registration uses service %s and node id %s; this registry does not take it back while that session holds it (its Register of the node fails meanwhile) and registers it again once that node is gone",
 			shortPath(p), holder, quoteShort(n.service), quoteShort(n.id))
 	}
 }

@@ -58,16 +58,7 @@ func newOwnerHarness(t *testing.T, f *fakeZK, sid int64, opts ...Option) *ownerH
 	cfg, err := NewConfig(Options{Settings: opts})
 	require.NoError(t, err)
 	h := &ownerHarness{t: t, zk: f, cfg: cfg, logs: &recLogger{}, counts: &counters{}}
-	h.o = newOwner(ownerDeps{
-		begin: func(p context.Context) (context.Context, context.CancelFunc) {
-			return context.WithTimeout(context.Background(), 5*time.Second)
-		},
-		session: func(ctx context.Context) (znodes, error) { return h.sess.Load(), nil },
-		wrote:   func(nodeRef) {},
-		logger:  func() Logger { return h.logs },
-		closing: func() bool { return false },
-		counts:  h.counts,
-	})
+	h.o = newOwner(ownerDeps{sessions: h, writes: noOwnWrites{}, counts: h.counts})
 	h.newSession(sid)
 	h.o.start(func(f func()) {
 		h.wg.Add(1)
@@ -82,6 +73,23 @@ func newOwnerHarness(t *testing.T, f *fakeZK, sid int64, opts ...Option) *ownerH
 	})
 	return h
 }
+
+// The harness is its owner's ownerSessions.
+
+func (h *ownerHarness) begin(context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 5*time.Second)
+}
+
+func (h *ownerHarness) znodes(context.Context) (znodes, error) { return h.sess.Load(), nil }
+
+func (h *ownerHarness) logger() Logger { return h.logs }
+
+func (h *ownerHarness) done() <-chan struct{} { return nil }
+
+// noOwnWrites is an owner's ownWrites without a mirror.
+type noOwnWrites struct{}
+
+func (noOwnWrites) ownWrite(nodeRef) {}
 
 // newSession gives the harness session sid, as after an expiry.
 func (h *ownerHarness) newSession(sid int64) {

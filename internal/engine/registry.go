@@ -11,64 +11,81 @@ import (
 )
 
 // Registry is the service registry over ZooKeeper that the go-micro faces
-// wrap: a Client (connection and session keeper), an owner that keeps the
-// registry's own nodes alive, and a mirror that answers lookups and feeds
-// watchers. It coordinates them when a new session replaces an expired
-// one: the mirror holds its reads while the owner restores the registry's
-// nodes, then re-reads everything, so watchers in this process see only
-// what really changed.
+// wrap: an owner that keeps the registry's own nodes alive, a mirror that
+// answers lookups and feeds watchers, and a restorer that coordinates them
+// when a new session replaces an expired one (restore.go), all on a Client
+// the registry owns. Trees may share that client (Client), so that a
+// process holds one session.
 //
 // All methods may be called concurrently. Errors are prefixed "zookeeper:
 // " once; ErrNotFound and ErrWatcherStopped are returned themselves.
 type Registry struct {
-	client *Client
-	owner  *owner
-	mirror *mirror
-	counts *counters
+	client   *Client
+	group    *group // the registry's goroutines: workers, evictor, restores
+	owner    *owner
+	mirror   *mirror
+	restorer *restorer
+	counts   *counters
 
 	startOnce sync.Once // starts the workers on first use
 	closeOnce sync.Once
 }
 
-// NewRegistry returns a registry for o. It never fails, blocks or dials:
-// the connection is made on first use. Invalid options are returned by
-// every call until Init is given valid ones.
+// NewRegistry returns a registry for o, on a client of its own. It never
+// fails, blocks or dials: the connection is made on first use. Invalid
+// options are returned by every call until Init is given valid ones.
 func NewRegistry(o Options) *Registry {
-	r := &Registry{counts: &counters{}}
-	r.client = newClient(o, (*registryListener)(r), r.counts)
-	r.owner = newOwner(ownerDeps{
-		begin:   r.client.opContext,
-		session: func(ctx context.Context) (znodes, error) { return r.session(ctx) },
-		wrote:   func(ref nodeRef) { r.mirror.ownWrite(ref) },
-		logger:  r.logger,
-		closing: r.client.group.stopping,
-		counts:  r.counts,
-	})
-	r.mirror = newMirror(mirrorDeps{
-		begin:   r.client.opContext,
-		session: r.session,
-		logger:  r.logger,
-		closed:  r.client.group.done(),
-	})
+	c := NewClient(o)
+	r := &Registry{client: c, group: c.group.child(), counts: c.counts}
+	r.mirror = newMirror(mirrorDeps{sessions: r})
+	r.owner = newOwner(ownerDeps{sessions: r, writes: r.mirror, counts: r.counts})
+	r.restorer = &restorer{owner: r.owner, mirror: r.mirror, group: r.group}
+	r.mirror.deps.gate = r.restorer
+	c.attach((*registryListener)(r))
 	return r
 }
 
-// logger returns the logger in use (a Config always has one, invalid
-// options included).
-func (r *Registry) logger() Logger {
-	cfg, _ := r.client.config()
-	return cfg.logger
+// Client returns the client the registry is built on, for Trees that share
+// its session. The registry owns it: Close closes it.
+func (r *Registry) Client() *Client { return r.client }
+
+// registrySessions is what the mirror's workers use of their registry's
+// client; ownerSessions (owner.go) is the owner's.
+type registrySessions interface {
+	// begin returns a context for one operation (bounded, ended by Close).
+	begin(parent context.Context) (context.Context, context.CancelFunc)
+	// session returns the session to read with, waiting for one.
+	session(ctx context.Context) (*Session, error)
+	// logger returns the logger in use.
+	logger() Logger
+	// done is closed when the registry closes.
+	done() <-chan struct{}
 }
+
+var (
+	_ registrySessions = (*Registry)(nil)
+	_ ownerSessions    = (*Registry)(nil)
+)
+
+func (r *Registry) begin(parent context.Context) (context.Context, context.CancelFunc) {
+	return r.client.opContext(parent, 0)
+}
+
+func (r *Registry) logger() Logger { return r.client.logger() }
+
+func (r *Registry) done() <-chan struct{} { return r.group.done() }
+
+func (r *Registry) znodes(ctx context.Context) (znodes, error) { return r.session(ctx) }
 
 // session returns the session once it is established. On first use it
 // starts the registry's worker pools, which hold no goroutine until there
 // is work, and the mirror's evictor.
 func (r *Registry) session(ctx context.Context) (*Session, error) {
 	r.startOnce.Do(func() {
-		spawn := func(f func()) { r.client.group.Go(f) }
+		spawn := func(f func()) { r.group.Go(f) }
 		r.owner.start(spawn)
 		r.mirror.start(spawn)
-		r.client.group.Go(func() {
+		r.group.Go(func() {
 			r.mirror.runEvictor(func() time.Duration { cfg, _ := r.client.config(); return cfg.mirrorIdle })
 		})
 	})
@@ -79,7 +96,7 @@ func (r *Registry) session(ctx context.Context) (*Session, error) {
 // faces that need ZooKeeper calls of their own (diagnostics). It waits at
 // most the configured timeout.
 func (r *Registry) Session(ctx context.Context) (*Session, error) {
-	ctx, cancel := r.client.opContext(ctx)
+	ctx, cancel := r.begin(ctx)
 	defer cancel()
 	s, err := r.session(ctx)
 	if err != nil {
@@ -92,23 +109,16 @@ func (r *Registry) Session(ctx context.Context) (*Session, error) {
 // returned. When the options change how to reach ZooKeeper (addresses,
 // chroot, prefix, session timeout, credentials, TLS), the connection is
 // replaced, which ends the old session, and the registry's nodes are
-// registered again over the new one.
+// registered again over the new one; Trees sharing the client follow it.
 func (r *Registry) Init(o Options) error {
-	err := r.client.init(o, func() bool { return r.owner.count() > 0 || r.mirror.active() })
-	if err != nil {
+	if err := r.client.init(o); err != nil {
 		return fmt.Errorf("zookeeper: %w", err)
 	}
 	return nil
 }
 
 // Config returns the configuration in use, or why there is none.
-func (r *Registry) Config() (Config, error) {
-	cfg, err := r.client.config()
-	if err != nil {
-		return cfg, fmt.Errorf("zookeeper: %w", err)
-	}
-	return cfg, nil
-}
+func (r *Registry) Config() (Config, error) { return r.client.Config() }
 
 // Register stores every node of s as an ephemeral znode owned by the
 // registry's session, or updates it, and keeps it there until Deregister
@@ -146,7 +156,7 @@ func (r *Registry) Register(ctx context.Context, s *Service) (err error) {
 			return fmt.Errorf("zookeeper: register service %s node %s: %w", quoteShort(s.Name), quoteShort(n.Id), err)
 		}
 	}
-	ctx, cancel := r.client.opContext(ctx)
+	ctx, cancel := r.begin(ctx)
 	defer cancel()
 	sess, err := r.session(ctx)
 	if err != nil {
@@ -178,7 +188,7 @@ func (r *Registry) Deregister(ctx context.Context, s *Service) (err error) {
 	if err := validateService(s); err != nil {
 		return fmt.Errorf("zookeeper: deregister: %w", err)
 	}
-	ctx, cancel := r.client.opContext(ctx)
+	ctx, cancel := r.begin(ctx)
 	defer cancel()
 	sess, err := r.session(ctx)
 	if err != nil {
@@ -207,7 +217,7 @@ func (r *Registry) GetService(ctx context.Context, name string) (svcs []*Service
 	if name == "" {
 		return nil, errors.New("zookeeper: get service: name is empty")
 	}
-	ctx, cancel := r.client.opContext(ctx)
+	ctx, cancel := r.begin(ctx)
 	defer cancel()
 	sess, err := r.session(ctx)
 	if err != nil {
@@ -235,7 +245,7 @@ func (r *Registry) GetService(ctx context.Context, name string) (svcs []*Service
 func (r *Registry) ListServices(ctx context.Context) (svcs []*Service, err error) {
 	start := time.Now()
 	defer func() { r.counts.observe(OpListServices, start, err) }()
-	ctx, cancel := r.client.opContext(ctx)
+	ctx, cancel := r.begin(ctx)
 	defer cancel()
 	sess, err := r.session(ctx)
 	if err != nil {
@@ -262,7 +272,7 @@ func (r *Registry) ListServices(ctx context.Context) (svcs []*Service, err error
 func (r *Registry) Watch(ctx context.Context, service string, stopWhen context.Context) (w *Watcher, err error) {
 	start := time.Now()
 	defer func() { r.counts.observe(OpWatch, start, err) }()
-	ctx, cancel := r.client.opContext(ctx)
+	ctx, cancel := r.begin(ctx)
 	defer cancel()
 	if _, err := r.session(ctx); err != nil {
 		return nil, fmt.Errorf("zookeeper: watch: %w", err)
@@ -281,9 +291,9 @@ func (r *Registry) Watch(ctx context.Context, service string, stopWhen context.C
 }
 
 // Close ends the registry: its session is closed, which deletes its
-// ephemeral nodes at once, its watchers stop, and its goroutines exit
-// before Close returns. Later calls fail with ErrClosed. Close is
-// idempotent and safe to call concurrently.
+// ephemeral nodes at once, its watchers stop, Trees sharing its client
+// stop, and every goroutine has exited before Close returns. Later calls
+// fail with ErrClosed. Close is idempotent and safe to call concurrently.
 func (r *Registry) Close() error {
 	r.closeOnce.Do(func() {
 		c := r.client.shutdown()
@@ -298,13 +308,15 @@ func (r *Registry) Close() error {
 	return nil
 }
 
-// Stats returns the registry's counts and gauges.
+// Stats returns the registry's counts and gauges. Once the registry is
+// closed, its gauges are zero and its counters keep their totals.
 func (r *Registry) Stats() Stats {
 	var s Stats
 	r.counts.snapshot(&s)
-	if c, _ := r.client.current(); c != nil {
-		s.Connected = c.isReady()
+	if r.group.stopping() {
+		return s
 	}
+	s.Connected = r.client.connected()
 	s.RegisteredNodes, s.OwnedNodes = r.owner.tally()
 	s.MirroredServices, s.MirroredNodes, s.Watchers = r.mirror.size()
 	return s
@@ -314,15 +326,7 @@ func (r *Registry) Stats() Stats {
 type registryListener Registry
 
 func (l *registryListener) sessionStarted(cfg Config, prev, sid int64) {
-	r := (*Registry)(l)
-	if n := r.owner.count(); n > 0 {
-		cfg.logger.Logf(LevelInfo, "zookeeper: restoring %d registrations in session 0x%x", n, sid)
-	}
-	gate := r.mirror.hold()
-	restored := r.owner.newSession(prev)
-	if !r.client.group.Go(func() { r.resyncAfterRestore(gate, restored, cfg.timeout) }) {
-		r.mirror.release(gate)
-	}
+	(*Registry)(l).restorer.sessionStarted(cfg, prev, sid)
 }
 
 func (l *registryListener) connected(ok bool) { (*Registry)(l).mirror.setConnected(ok) }
@@ -333,16 +337,7 @@ func (l *registryListener) watchEvent(cfg Config, e zk.Event) {
 	r.mirror.onEvent(cfg.layout, e)
 }
 
-// resyncAfterRestore lets the mirror re-list and re-read everything once
-// the owner has restored the registry's nodes in the new session, or
-// after limit, whichever comes first.
-func (r *Registry) resyncAfterRestore(gate chan struct{}, restored <-chan struct{}, limit time.Duration) {
-	t := time.NewTimer(limit)
-	defer t.Stop()
-	select {
-	case <-restored:
-	case <-t.C:
-	case <-r.client.group.done():
-	}
-	r.mirror.release(gate)
+func (l *registryListener) needsSession() bool {
+	r := (*Registry)(l)
+	return r.owner.count() > 0 || r.mirror.active()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -35,7 +36,8 @@ const (
 // by a children watch and a data watch on each znode (an exists watch on
 // the root while it is missing), in the manner of Curator's CuratorCache
 // and kazoo's TreeCache. It is the config source's view of ZooKeeper
-// (zkconfig), built on a Client of its own.
+// (zkconfig), built on a Client that it may share with a Registry and
+// other Trees.
 //
 // One worker goroutine (tree_sync.go) keeps it: watch events mark the
 // znodes to read again, and each sync round reads what is marked, level
@@ -56,12 +58,20 @@ const (
 // All methods may be called concurrently. Errors are prefixed
 // "zookeeper: ".
 type Tree struct {
-	client *Client
+	client      *Client
+	group       *group // the tree's goroutines: its worker
+	prefix      string // the subtree's root below the client's chroot
+	timeout     time.Duration
+	log         Logger   // nil: the client's
+	ancestorACL []zk.ACL // of the root's missing ancestors that Apply creates
+	setupErr    error    // invalid TreeOptions: returned by every call
+
 	kick   chan struct{} // coalescing: work is pending
 	reads  atomic.Uint64 // zk reads made (GetW, ChildrenW, ExistsW), for Stats
 	rounds atomic.Uint64 // sync rounds that succeeded, for Stats
 
 	startOnce sync.Once
+	started   atomic.Bool // the worker was started
 	closeOnce sync.Once
 
 	mu        sync.Mutex    // guards the fields below
@@ -154,11 +164,54 @@ func (w *treeWork) merge(v treeWork) {
 
 func (w *treeWork) empty() bool { return !w.full && len(w.nodes) == 0 }
 
-// NewTree returns a tree of the subtree under o's chroot and prefix. It
-// never fails, blocks or dials: the connection is made, and the subtree
-// read, on first use. Invalid options are returned by every call.
-func NewTree(o Options) *Tree {
+// TreeOptions configure a Tree.
+type TreeOptions struct {
+	// Prefix is the znode whose subtree the tree follows, below the
+	// client's chroot: an absolute, clean path other than "/" whose
+	// segments ZooKeeper accepts as they are. Required.
+	Prefix string
+	// Timeout bounds Snapshot's wait and each Apply. Default: the
+	// client's timeout; negative is an error.
+	Timeout time.Duration
+	// Logger receives the tree's log lines. Default: the client's logger.
+	Logger Logger
+	// AncestorACL is the ACL of the root's missing ancestors that Apply
+	// creates. Default: the default ACL of a registry's prefix (see ACL):
+	// world-readable, and world-creatable with credentials.
+	AncestorACL []zk.ACL
+}
+
+// NewTree returns a tree of the subtree under the client's chroot and
+// o.Prefix, on c, which it shares with whatever else is built on c:
+// closing the tree leaves the client alone, and closing the client (or
+// the Registry that owns it) ends the tree, whose calls then fail with
+// ErrClosed. It never blocks or dials: the subtree is read on first use.
+// Invalid options are returned by every call.
+func NewTree(c *Client, o TreeOptions) *Tree {
+	t := newTree(c, o.Prefix)
+	t.timeout, t.log = o.Timeout, o.Logger
+	t.ancestorACL = slices.Clone(o.AncestorACL)
+	switch {
+	case o.Timeout < 0:
+		t.setupErr = fmt.Errorf("tree timeout %v is negative", o.Timeout)
+	default:
+		t.setupErr = validatePrefix(o.Prefix)
+	}
+	if t.setupErr == nil && o.AncestorACL != nil {
+		cfg, _ := c.config()
+		t.setupErr = validateACL("AncestorACL", o.AncestorACL, cfg.Authenticated())
+	}
+	if !c.attach((*treeListener)(t)) {
+		t.group.stop()
+	}
+	return t
+}
+
+func newTree(c *Client, prefix string) *Tree {
 	t := &Tree{
+		client:  c,
+		group:   c.group.child(),
+		prefix:  prefix,
 		kick:    make(chan struct{}, 1),
 		changed: make(chan struct{}),
 		state:   newTreeState(),
@@ -166,22 +219,53 @@ func NewTree(o Options) *Tree {
 		epoch:   1, // fullAt 0 is never
 	}
 	t.kick <- struct{}{} // the first read
-	t.client = newClient(o, (*treeListener)(t), &counters{})
 	return t
 }
 
-// Config returns the configuration in use, or why there is none.
+// Config returns the configuration of the tree's client, or why the
+// client or the tree's options are invalid.
 func (t *Tree) Config() (Config, error) {
 	cfg, err := t.client.config()
+	if err == nil {
+		err = t.setupErr
+	}
 	if err != nil {
 		return cfg, fmt.Errorf("zookeeper: %w", err)
 	}
 	return cfg, nil
 }
 
+// Root returns the znode the tree follows, chroot and prefix, for cfg.
+func (t *Tree) root(cfg Config) string { return cfg.chroot + t.prefix }
+
+// logger returns the tree's logger.
+func (t *Tree) logger() Logger {
+	if t.log != nil {
+		return t.log
+	}
+	return t.client.logger()
+}
+
+// opContext returns a context for one operation, bounded by the tree's
+// timeout and ended by Close (the tree's or its client's).
+func (t *Tree) opContext(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := t.client.opContext(parent, t.timeout)
+	stop := context.AfterFunc(t.group.ctx, cancel)
+	return ctx, func() { stop(); cancel() }
+}
+
+// ancestorsACL returns the ACL of the root's ancestors Apply creates.
+func (t *Tree) ancestorsACL(cfg Config) []zk.ACL {
+	if t.ancestorACL != nil {
+		return t.ancestorACL
+	}
+	_, _, root := defaultACLs(cfg.Authenticated())
+	return root
+}
+
 // start starts the worker, on first use.
 func (t *Tree) start() {
-	t.startOnce.Do(func() { t.client.group.Go(t.run) })
+	t.startOnce.Do(func() { t.started.Store(true); t.group.Go(t.run) })
 }
 
 // Snapshot returns the tree's latest snapshot once it holds a whole read
@@ -195,10 +279,10 @@ func (t *Tree) Snapshot(ctx context.Context) (*TreeSnapshot, error) {
 		return nil, err
 	}
 	t.start()
-	ctx, cancel := t.client.opContext(ctx)
+	ctx, cancel := t.opContext(ctx)
 	defer cancel()
 	for {
-		if t.client.group.stopping() {
+		if t.group.stopping() {
 			return nil, fmt.Errorf("zookeeper: %w", ErrClosed)
 		}
 		t.mu.Lock()
@@ -208,17 +292,17 @@ func (t *Tree) Snapshot(ctx context.Context) (*TreeSnapshot, error) {
 		case inSync:
 			return snap, nil
 		case last != nil && !isTransient(last):
-			return nil, fmt.Errorf("zookeeper: read %s: %w", shortPath(cfg.Root()), last)
+			return nil, fmt.Errorf("zookeeper: read %s: %w", shortPath(t.root(cfg)), last)
 		}
 		select {
 		case <-ch:
-		case <-t.client.group.done():
+		case <-t.group.done():
 			return nil, fmt.Errorf("zookeeper: %w", ErrClosed)
 		case <-ctx.Done():
 			if why := t.why(last); why != nil {
-				return nil, fmt.Errorf("zookeeper: %s is not in sync with ZooKeeper (%w): %w", shortPath(cfg.Root()), why, ctx.Err())
+				return nil, fmt.Errorf("zookeeper: %s is not in sync with ZooKeeper (%w): %w", shortPath(t.root(cfg)), why, ctx.Err())
 			}
-			return nil, fmt.Errorf("zookeeper: %s is not in sync with ZooKeeper yet: %w", shortPath(cfg.Root()), ctx.Err())
+			return nil, fmt.Errorf("zookeeper: %s is not in sync with ZooKeeper yet: %w", shortPath(t.root(cfg)), ctx.Err())
 		}
 	}
 }
@@ -252,7 +336,7 @@ func (t *Tree) Latest() (*TreeSnapshot, <-chan struct{}) {
 }
 
 // Done is closed when the tree is closed.
-func (t *Tree) Done() <-chan struct{} { return t.client.group.done() }
+func (t *Tree) Done() <-chan struct{} { return t.group.done() }
 
 // Apply changes the subtree with one multi: plan gets the latest snapshot
 // in sync and returns the operations (*zk.CreateRequest,
@@ -275,7 +359,7 @@ func (t *Tree) Apply(ctx context.Context, plan func(*TreeSnapshot) ([]any, error
 	if err != nil {
 		return err
 	}
-	ctx, cancel := t.client.opContext(ctx)
+	ctx, cancel := t.opContext(ctx)
 	defer cancel()
 	var conflict error
 	for attempt := 1; attempt <= maxApplyAttempts; attempt++ {
@@ -295,40 +379,39 @@ func (t *Tree) Apply(ctx context.Context, plan func(*TreeSnapshot) ([]any, error
 		}
 		s, err := t.client.session(ctx)
 		if err != nil {
-			return fmt.Errorf("zookeeper: write %s: %w", shortPath(cfg.Root()), err)
+			return fmt.Errorf("zookeeper: write %s: %w", shortPath(t.root(cfg)), err)
 		}
 		if _, ok := snap.Nodes[""]; !ok {
-			if err := createAncestors(ctx, s); err != nil {
-				return fmt.Errorf("zookeeper: write %s: %w", shortPath(cfg.Root()), err)
+			if err := createAncestors(ctx, s, t.root(cfg), t.ancestorsACL(cfg)); err != nil {
+				return fmt.Errorf("zookeeper: write %s: %w", shortPath(t.root(cfg)), err)
 			}
 		}
 		res, err := call(ctx, s.conn, func(z *zk.Conn) ([]zk.MultiResponse, error) { return z.Multi(ops...) })
-		target := t.markWritten(cfg.Root(), ops)
+		target := t.markWritten(t.root(cfg), ops)
 		if err == nil {
 			if err := t.awaitRound(ctx, target); err != nil {
-				return fmt.Errorf("zookeeper: write %s: written, but not read back: %w", shortPath(cfg.Root()), err)
+				return fmt.Errorf("zookeeper: write %s: written, but not read back: %w", shortPath(t.root(cfg)), err)
 			}
 			return nil
 		}
 		failed := multiError(s.cfg, ops, res, err)
 		if !isConflict(err, res) {
 			if isTransient(err) {
-				return fmt.Errorf("zookeeper: write %s: the outcome is unknown (the write may have been applied): %w", shortPath(cfg.Root()), failed)
+				return fmt.Errorf("zookeeper: write %s: the outcome is unknown (the write may have been applied): %w", shortPath(t.root(cfg)), failed)
 			}
-			return fmt.Errorf("zookeeper: write %s: %w", shortPath(cfg.Root()), failed)
+			return fmt.Errorf("zookeeper: write %s: %w", shortPath(t.root(cfg)), failed)
 		}
 		conflict = failed
 		if err := t.awaitRound(ctx, target); err != nil {
-			return fmt.Errorf("zookeeper: write %s: %w (and re-reading failed: %w)", shortPath(cfg.Root()), failed, err)
+			return fmt.Errorf("zookeeper: write %s: %w (and re-reading failed: %w)", shortPath(t.root(cfg)), failed, err)
 		}
 	}
-	return fmt.Errorf("zookeeper: write %s: the subtree kept changing during %d attempts; last: %w", shortPath(cfg.Root()), maxApplyAttempts, conflict)
+	return fmt.Errorf("zookeeper: write %s: the subtree kept changing during %d attempts; last: %w", shortPath(t.root(cfg)), maxApplyAttempts, conflict)
 }
 
-// createAncestors creates the missing ancestors of the root, from the
-// top, with the root ACL.
-func createAncestors(ctx context.Context, s *Session) error {
-	root := s.cfg.layout.root
+// createAncestors creates the missing ancestors of root, from the top,
+// with acl.
+func createAncestors(ctx context.Context, s *Session, root string, acl []zk.ACL) error {
 	var missing []string
 	for p := parent(root); p != "/" && p != "."; p = parent(p) {
 		missing = append(missing, p)
@@ -336,7 +419,7 @@ func createAncestors(ctx context.Context, s *Session) error {
 	for i := len(missing) - 1; i >= 0; i-- {
 		p := missing[i]
 		_, err := call(ctx, s.conn, func(z *zk.Conn) (string, error) {
-			return z.Create(p, nil, zk.FlagPersistent, s.cfg.rootACL)
+			return z.Create(p, nil, zk.FlagPersistent, acl)
 		})
 		if err != nil && !errors.Is(err, zk.ErrNodeExists) {
 			return describe(s.cfg, opCreate, err, p)
@@ -424,7 +507,7 @@ func (t *Tree) awaitRound(ctx context.Context, seq uint64) error {
 		}
 		select {
 		case <-ch:
-		case <-t.client.group.done():
+		case <-t.group.done():
 			return ErrClosed
 		case <-ctx.Done():
 			return ctx.Err()
@@ -446,16 +529,15 @@ func (t *Tree) Stats() TreeStats {
 // SessionID returns the id of the tree's current session, 0 if none.
 func (t *Tree) SessionID() int64 { return t.client.sessionID() }
 
-// Close ends the tree: its session is closed, its worker stops, waiters
-// get ErrClosed, and every goroutine has exited when Close returns. It is
-// idempotent and safe to call concurrently.
+// Close ends the tree: its worker stops, waiters get ErrClosed, and every
+// goroutine of the tree has exited when Close returns. The client is left
+// alone (the tree's watches stay on the server until they fire once,
+// unheard). It is idempotent and safe to call concurrently.
 func (t *Tree) Close() error {
 	t.closeOnce.Do(func() {
-		c := t.client.shutdown()
-		if c != nil {
-			c.close()
-		}
-		t.client.wait()
+		t.group.stop()
+		t.client.detach((*treeListener)(t))
+		t.group.wait()
 	})
 	return nil
 }
@@ -510,9 +592,14 @@ func (l *treeListener) connected(ok bool) {
 	t.broadcastLocked()
 }
 
+func (l *treeListener) needsSession() bool {
+	t := (*Tree)(l)
+	return !t.group.stopping() && t.started.Load()
+}
+
 func (l *treeListener) watchEvent(cfg Config, e zk.Event) {
 	t := (*Tree)(l)
-	rel, ok := treeRel(cfg.layout.root, e.Path)
+	rel, ok := treeRel(t.root(cfg), e.Path)
 	if !ok {
 		return
 	}

@@ -70,13 +70,13 @@ func (t *Tree) run() {
 	}()
 	for {
 		select {
-		case <-t.client.group.done():
+		case <-t.group.done():
 			return
 		case <-t.kick:
 		case <-retryC:
 		}
 		err := t.round()
-		if t.client.group.stopping() {
+		if t.group.stopping() {
 			return
 		}
 		if err == nil {
@@ -97,7 +97,7 @@ func (t *Tree) run() {
 // work goes back to be done again.
 func (t *Tree) round() error {
 	// The session first: work taken afterwards belongs to its epoch.
-	ctx, cancel := t.client.opContext(context.Background())
+	ctx, cancel := t.opContext(context.Background())
 	s, err := t.client.session(ctx)
 	cancel()
 	if err != nil {
@@ -145,11 +145,11 @@ func (t *Tree) recordErr(err error) {
 	defer t.mu.Unlock()
 	t.err = err
 	t.broadcastLocked()
-	closing := t.client.group.stopping() || errors.Is(err, context.Canceled) || errors.Is(err, ErrClosed)
+	closing := t.group.stopping() || errors.Is(err, context.Canceled) || errors.Is(err, ErrClosed)
 	if !isTransient(err) && !closing && err.Error() != t.logged {
 		t.logged = err.Error()
 		cfg, _ := t.client.config()
-		cfg.logger.Logf(LevelWarn, "zookeeper: reading %s (retrying in the background): %v", shortPath(cfg.Root()), err)
+		t.logger().Logf(LevelWarn, "zookeeper: reading %s (retrying in the background): %v", shortPath(t.root(cfg)), err)
 	}
 }
 
@@ -157,12 +157,12 @@ func (t *Tree) recordErr(err error) {
 // then the children they gained, level by level.
 func (t *Tree) sync(s *Session, w treeWork) error {
 	sid := s.ID()
-	root := s.cfg.layout.root
+	root := t.root(s.cfg)
 	frontier := map[string]treeNeed{}
 	if w.full {
 		// After an expiry zk may have connected to a server behind the
 		// one before: make it catch up with the leader first.
-		ctx, cancel := t.client.opContext(context.Background())
+		ctx, cancel := t.opContext(context.Background())
 		_, err := call(ctx, s.conn, func(z *zk.Conn) (string, error) { return z.Sync(root) })
 		cancel()
 		if err != nil && !errors.Is(err, zk.ErrNoNode) {
@@ -182,7 +182,7 @@ func (t *Tree) sync(s *Session, w treeWork) error {
 		if s.ID() != sid {
 			return errSessionReplaced
 		}
-		if frontier, err = t.state.apply(s.cfg, items, got, w.full); err != nil {
+		if frontier, err = t.state.apply(s.cfg, root, items, got, w.full); err != nil {
 			return err
 		}
 	}
@@ -264,7 +264,7 @@ func (t *Tree) fetch(s *Session, root string, items []treeItem) ([]treeRead, err
 	// bound on the whole level would fail every read of a big enough tree.
 	for lo := 0; len(jobs) > 1 && lo < len(jobs); lo += treeChunk {
 		chunk := jobs[lo:min(lo+treeChunk, len(jobs))]
-		ctx, cancel := t.client.opContext(context.Background())
+		ctx, cancel := t.opContext(context.Background())
 		err := s.conn.each(ctx, len(chunk), func(z *zk.Conn, j int) { read(z, lo+j) })
 		cancel()
 		if err != nil {
@@ -286,7 +286,7 @@ func (t *Tree) fetch(s *Session, root string, items []treeItem) ([]treeRead, err
 // of the listed children for a full read), and the parents whose listing
 // disagreed with a read. A refusal to read the root is returned; one to
 // read another znode is recorded in its entry.
-func (s *treeState) apply(cfg Config, items []treeItem, got []treeRead, full bool) (map[string]treeNeed, error) {
+func (s *treeState) apply(cfg Config, root string, items []treeItem, got []treeRead, full bool) (map[string]treeNeed, error) {
 	next := map[string]treeNeed{}
 	for i, it := range items {
 		rel, r := it.rel, got[i]
@@ -310,7 +310,7 @@ func (s *treeState) apply(cfg Config, items []treeItem, got []treeRead, full boo
 		}
 		if err := cmpErr(r.dataErr, r.listErr); err != nil {
 			if rel == "" {
-				return nil, describe(cfg, opRead, err, cfg.layout.root)
+				return nil, describe(cfg, opRead, err, root)
 			}
 			s.refuse(rel, err)
 			continue
@@ -437,7 +437,7 @@ func (t *Tree) publish(w treeWork) {
 	s := &t.state
 	if len(s.dirty) > 0 || t.published == nil {
 		cfg, _ := t.client.config()
-		snap := &TreeSnapshot{Root: cfg.Root(), Nodes: make(map[string]*TreeNode, len(s.entries))}
+		snap := &TreeSnapshot{Root: t.root(cfg), Nodes: make(map[string]*TreeNode, len(s.entries))}
 		if prev := t.published; prev != nil {
 			maps.Copy(snap.Nodes, prev.Nodes)
 			snap.Revision = prev.Revision

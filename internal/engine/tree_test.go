@@ -50,11 +50,23 @@ func mustCreate(t *testing.T, c *zk.Conn, paths ...string) {
 	}
 }
 
-// newTestTree returns a tree of prefix at addr, closed when the test ends.
+// newTestTree returns a tree of prefix at addr, on a client of its own,
+// both closed when the test ends.
 func newTestTree(t *testing.T, addr, prefix string, opts ...Option) *Tree {
 	t.Helper()
-	tr := NewTree(Options{Addrs: []string{addr}, Settings: append([]Option{Prefix(prefix)}, opts...)})
-	t.Cleanup(func() { require.NoError(t, tr.Close()) })
+	return newTestTreeOn(t, Options{Addrs: []string{addr}, Settings: opts}, TreeOptions{Prefix: prefix})
+}
+
+// newTestTreeOn returns a tree with to on a client of its own with o, both
+// closed when the test ends.
+func newTestTreeOn(t *testing.T, o Options, to TreeOptions) *Tree {
+	t.Helper()
+	c := NewClient(o)
+	tr := NewTree(c, to)
+	t.Cleanup(func() {
+		require.NoError(t, tr.Close())
+		require.NoError(t, c.Close())
+	})
 	return tr
 }
 
@@ -328,8 +340,7 @@ func TestTreeACLs(t *testing.T) {
 
 	// A znode this client may not read is in the snapshot, with why.
 	logs := &recLogger{}
-	tr := NewTree(Options{Addrs: []string{srv.Addr}, Logger: logs, Settings: []Option{Prefix("/cfg")}})
-	t.Cleanup(func() { tr.Close() })
+	tr := newTestTreeOn(t, Options{Addrs: []string{srv.Addr}, Logger: logs}, TreeOptions{Prefix: "/cfg"})
 	s := snapshot(t, tr)
 	assert.Equal(t, "1", string(s.Nodes["/open"].Data))
 	require.NotNil(t, s.Nodes["/secret"])
@@ -343,8 +354,7 @@ func TestTreeACLs(t *testing.T) {
 
 	// A root this client may not read fails at once, saying why, and is
 	// logged once.
-	priv := NewTree(Options{Addrs: []string{srv.Addr}, Logger: logs, Settings: []Option{Prefix("/private")}})
-	t.Cleanup(func() { priv.Close() })
+	priv := newTestTreeOn(t, Options{Addrs: []string{srv.Addr}, Logger: logs}, TreeOptions{Prefix: "/private"})
 	start := time.Now()
 	_, err = priv.Snapshot(context.Background())
 	require.ErrorIs(t, err, zk.ErrNoAuth)
@@ -354,7 +364,7 @@ func TestTreeACLs(t *testing.T) {
 }
 
 func TestTreeInvalidOptionsAndClose(t *testing.T) {
-	tr := NewTree(Options{Settings: []Option{Prefix("no-slash")}})
+	tr := newTestTreeOn(t, Options{}, TreeOptions{Prefix: "no-slash"})
 	_, err := tr.Snapshot(context.Background())
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "zookeeper: prefix")
@@ -362,7 +372,7 @@ func TestTreeInvalidOptionsAndClose(t *testing.T) {
 	require.NoError(t, tr.Close())
 
 	srv := zktest.Start(t)
-	tr = NewTree(Options{Addrs: []string{srv.Addr}, Settings: []Option{Prefix("/cfg")}})
+	tr = newTestTree(t, srv.Addr, "/cfg")
 	snapshot(t, tr)
 	require.NoError(t, tr.Close())
 	require.NoError(t, tr.Close(), "idempotent")

@@ -74,9 +74,9 @@ func configPrefixFlag() cli.Flag {
 // watchGreeting loads the greeting from the configuration under
 // --config_prefix and follows its changes, until the returned function is
 // called. It must run after service.Init, which chooses the registry: the
-// configuration is read from the registry's ZooKeeper servers (its
-// credentials and TLS come from the same MICRO_REGISTRY_ZOOKEEPER_*
-// variables). The first load is tried before it returns, so that the
+// configuration is read over the registry's own ZooKeeper session
+// (zkconfig.WithRegistry), so the server holds one session for both. The
+// first load is tried before it returns, so that the
 // first replies already use the configured greeting; if ZooKeeper cannot
 // be reached, the greeting stays "Hello" and loading is retried in the
 // background.
@@ -89,7 +89,7 @@ func watchGreeting(service micro.Service) (stop func()) {
 		logger.Logf(logger.InfoLevel, "hello: the greeting is configured in ZooKeeper, but the registry is %s: greeting %q", reg.String(), defaultGreeting)
 		return func() {}
 	}
-	src := zkconfig.NewSource(zkconfig.WithAddress(reg.Options().Addrs...), zkconfig.WithPrefix(configPrefix))
+	src := zkconfig.NewSource(zkconfig.WithRegistry(reg), zkconfig.WithPrefix(configPrefix))
 	g := &greetingWatch{src: src, stop: make(chan struct{})}
 	conf := g.load()
 	g.wg.Add(1)
@@ -162,7 +162,8 @@ func (g *greetingWatch) run(conf config.Config) {
 	}
 }
 
-// close stops following the greeting and ends the ZooKeeper session.
+// close stops following the greeting; the registry's session is left to
+// the registry.
 func (g *greetingWatch) close() {
 	g.stopOnce.Do(func() {
 		close(g.stop)
