@@ -32,7 +32,7 @@ type sessionListener interface {
 // credentials on a new connection, and tells its client's listeners.
 type keeper struct {
 	events    *eventQueue
-	current   func() (*conn, Config)    // the connection in use and its config
+	current   func() (*conn, Config)   // the connection in use and its config
 	listeners func() []sessionListener // those attached now
 	counts    *counters
 	ctx       context.Context // ends the keeper
