@@ -45,7 +45,7 @@ func dial(cfg Config, gen uint64, events *eventQueue) (*conn, error) {
 	zc, evc, err := zk.Connect(cfg.servers, cfg.sessionTimeout,
 		zk.WithLogger(zkLogger{cfg.logger}),
 		zk.WithEventCallback(func(e zk.Event) { events.push(gen, e) }),
-		zk.WithDialer(newDialer(dialCtx, tlsCfg, cfg.timeout, connErr, granted)),
+		zk.WithDialer(newDialer(dialCtx, tlsCfg, attemptBound(cfg.timeout, len(cfg.servers)), connErr, granted)),
 	)
 	if err != nil {
 		cancelDial()

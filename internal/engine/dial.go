@@ -23,14 +23,32 @@ import (
 
 // newDialer returns the dialer for a connection: TLS when tlsCfg is set,
 // reporting failures to errs, reading through a buffer. ctx ends dials and
-// handshakes in progress.
-func newDialer(ctx context.Context, tlsCfg *tls.Config, handshake time.Duration, errs *connError, granted *negotiated) zk.Dialer {
+// handshakes in progress. attempt bounds each attempt's wait for a server's
+// first answer (see attemptBound).
+func newDialer(ctx context.Context, tlsCfg *tls.Config, attempt time.Duration, errs *connError, granted *negotiated) zk.Dialer {
 	d := plainDialer(ctx)
 	if tlsCfg != nil {
-		d = tlsDialer(ctx, tlsCfg, handshake)
+		d = tlsDialer(ctx, tlsCfg, attempt)
 	}
 	d = closeOnCancel(ctx, d)
-	return bufferedDialer(reportingDialer(d, errs, tlsCfg != nil, granted, max(handshake, minAnswerWithin)))
+	return bufferedDialer(reportingDialer(d, errs, tlsCfg != nil, granted, attempt))
+}
+
+// minAttempt is the least time one connection attempt gives a server to
+// answer, however short the timeout and many the servers.
+const minAttempt = 100 * time.Millisecond
+
+// attemptBound is how long one connection attempt waits for a server's
+// first answer (its TLS handshake, then its session handshake): the
+// timeout shared among the servers, timeout/len(servers) (at least
+// minAttempt). zk tries the servers one after another, in a shuffled
+// order; members that accept connections and never answer (a hung JVM, a
+// proxy without a backend) tried first then leave a server that answers
+// its share of the budget, so that the first call succeeds within the
+// timeout whatever the order. zk alone waits ten receive timeouts (about
+// 66 s with a 10 s session) on each.
+func attemptBound(timeout time.Duration, servers int) time.Duration {
+	return max(timeout/time.Duration(max(servers, 1)), minAttempt)
 }
 
 // plainDialer dials TCP within zk's connect timeout, or until ctx ends.
@@ -44,9 +62,9 @@ func plainDialer(ctx context.Context) zk.Dialer {
 // tlsDialer dials ZooKeeper's secure client port. Verification follows cfg;
 // without a ServerName in cfg, the host of the address is verified. The TCP
 // connection must be made within zk's connect timeout (1 s), the handshake
-// within handshake (the configured timeout): a server's first handshakes,
-// before its JVM warms up, can take longer than a second. ctx ends both
-// early.
+// within handshake (the attempt's bound, or zk's connect timeout if that is
+// longer): a server's first handshakes, before its JVM warms up, can take
+// longer than a second. ctx ends both early.
 func tlsDialer(ctx context.Context, cfg *tls.Config, handshake time.Duration) zk.Dialer {
 	return func(network, address string, timeout time.Duration) (net.Conn, error) {
 		c := cfg.Clone()
@@ -162,23 +180,50 @@ func (c *handshakeConn) Read(p []byte) (int, error) {
 		c.answered.Store(true)
 	} else if err != nil && !c.answered.Load() {
 		hint := ""
-		if !c.secure && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
-			hint = " (a ZooKeeper secure client port does this to a plaintext client: to dial TLS, use registry.Secure or registry.TLSConfig, or set " + EnvTLS + ")"
+		if !c.secure && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) && speaksTLS(c.address, c.answerWithin) {
+			hint = " (it speaks TLS: it is a ZooKeeper secure client port, which closes plaintext connections; to dial TLS, use registry.Secure or registry.TLSConfig, or set " + EnvTLS + ")"
 		}
 		c.errs.set(fmt.Errorf("%s did not answer the session handshake%s: %w", c.address, hint, err))
 	}
 	return n, err
 }
 
-// minAnswerWithin is the least time a server is given to answer the
-// session handshake, however short the configured timeout.
-const minAnswerWithin = time.Second
+// speaksTLS reports whether address answers a TLS handshake within
+// timeout (whether or not its certificate would be trusted): a plaintext
+// connection closed before any answer is then explained by TLS, and not
+// by a partition, a proxy without a backend or a server going down, which
+// close connections the same way.
+func speaksTLS(address string, timeout time.Duration) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), max(timeout, minAttempt))
+	defer cancel()
+	var d net.Dialer
+	raw, err := d.DialContext(ctx, "tcp", address)
+	if err != nil {
+		return false
+	}
+	defer raw.Close()
+	// Verification is off: the question is only whether the server sends
+	// TLS records. Nothing is sent over this connection.
+	conn := tls.Client(raw, &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}) //nolint:gosec // a probe that carries no data
+	err = conn.HandshakeContext(ctx)
+	var alert tls.AlertError
+	var notTLS tls.RecordHeaderError
+	switch {
+	case err == nil, errors.As(err, &alert):
+		return true
+	case errors.As(err, &notTLS):
+		return false
+	}
+	var remote *net.OpError
+	return errors.As(err, &remote) && remote.Op == "remote error"
+}
 
 // SetReadDeadline bounds, until the server first answers, zk's wait for the
-// session handshake's answer by answerWithin. zk allows ten receive
-// timeouts (about 66 s with a 10 s session), all that time trying no other
-// server: one member that accepts connections and never answers (a hung
-// JVM, a proxy without a backend) would hold the session back that long.
+// session handshake's answer by answerWithin (attemptBound). zk allows ten
+// receive timeouts (about 66 s with a 10 s session), all that time trying
+// no other server: one member that accepts connections and never answers
+// (a hung JVM, a proxy without a backend) would hold the session back that
+// long.
 func (c *handshakeConn) SetReadDeadline(t time.Time) error {
 	if !t.IsZero() && !c.answered.Load() {
 		if limit := time.Now().Add(c.answerWithin); t.After(limit) {

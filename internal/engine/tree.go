@@ -342,18 +342,22 @@ func (t *Tree) Done() <-chan struct{} { return t.group.done() }
 // in sync and returns the operations (*zk.CreateRequest,
 // *zk.SetDataRequest, *zk.DeleteRequest) that make the subtree what the
 // caller wants, with the versions of that snapshot; Apply creates the
-// root's missing ancestors first if the root is missing (with the root
-// ACL), sends the multi, and returns once the tree has read back what it
-// changed, so that a snapshot taken afterwards shows it.
+// root's missing ancestors first if the root is missing (with the
+// ancestor ACL), sends the multi, and returns once the tree has read back
+// what it changed, so that a snapshot taken afterwards shows it.
 //
 // When the multi fails because the subtree changed since the snapshot
 // (a version no longer matches, a znode appeared, vanished or gained
 // children), the tree re-reads what the multi touched and plan is called
 // again with the new snapshot, up to maxApplyAttempts multis in all; the
-// last refusal is then returned. An error returned by plan is returned as
-// it is, and nothing changes. All attempts together are bounded by ctx and
-// the configured timeout. A multi that fails with the connection may or
-// may not have been applied: the error says so.
+// last refusal is then returned. When the connection is lost during the
+// multi, which may or may not have been applied, Apply waits for the
+// session, re-reads what the multi touched and plans again: an empty plan
+// says it was applied, another one is sent (plans are made from the
+// subtree as it is, so a multi applied twice cannot result). Only when
+// that re-read fails does Apply say the outcome is unknown. An error
+// returned by plan is returned as it is, and nothing changes. All attempts
+// together are bounded by ctx and the timeout.
 func (t *Tree) Apply(ctx context.Context, plan func(*TreeSnapshot) ([]any, error)) error {
 	cfg, err := t.Config()
 	if err != nil {
@@ -361,14 +365,22 @@ func (t *Tree) Apply(ctx context.Context, plan func(*TreeSnapshot) ([]any, error
 	}
 	ctx, cancel := t.opContext(ctx)
 	defer cancel()
-	var conflict error
+	root := t.root(cfg)
+	var last error   // why the last multi failed
+	unknown := false // the last multi was cut off: it may have been applied
+	outcome := func(err error) error {
+		switch {
+		case unknown:
+			return fmt.Errorf("zookeeper: write %s: the outcome is unknown (the write may have been applied): %w (and re-reading failed: %w)", shortPath(root), last, err)
+		case last != nil:
+			return fmt.Errorf("%w (after a failed attempt: %v)", err, last)
+		}
+		return err
+	}
 	for attempt := 1; attempt <= maxApplyAttempts; attempt++ {
 		snap, err := t.Snapshot(ctx)
 		if err != nil {
-			if conflict != nil {
-				return fmt.Errorf("%w (after a failed attempt: %v)", err, conflict)
-			}
-			return err
+			return outcome(err)
 		}
 		ops, err := plan(snap)
 		if err != nil {
@@ -377,36 +389,38 @@ func (t *Tree) Apply(ctx context.Context, plan func(*TreeSnapshot) ([]any, error
 		if len(ops) == 0 {
 			return nil
 		}
+		unknown = false
 		s, err := t.client.session(ctx)
 		if err != nil {
-			return fmt.Errorf("zookeeper: write %s: %w", shortPath(t.root(cfg)), err)
+			return outcome(fmt.Errorf("zookeeper: write %s: %w", shortPath(root), err))
 		}
 		if _, ok := snap.Nodes[""]; !ok {
-			if err := createAncestors(ctx, s, t.root(cfg), t.ancestorsACL(cfg)); err != nil {
-				return fmt.Errorf("zookeeper: write %s: %w", shortPath(t.root(cfg)), err)
+			if err := createAncestors(ctx, s, root, t.ancestorsACL(cfg)); err != nil {
+				return outcome(fmt.Errorf("zookeeper: write %s: %w", shortPath(root), err))
 			}
 		}
 		res, err := call(ctx, s.conn, func(z *zk.Conn) ([]zk.MultiResponse, error) { return z.Multi(ops...) })
-		target := t.markWritten(t.root(cfg), ops)
+		target := t.markWritten(root, ops)
 		if err == nil {
 			if err := t.awaitRound(ctx, target); err != nil {
-				return fmt.Errorf("zookeeper: write %s: written, but not read back: %w", shortPath(t.root(cfg)), err)
+				return fmt.Errorf("zookeeper: write %s: written, but not read back: %w", shortPath(root), err)
 			}
 			return nil
 		}
 		failed := multiError(s.cfg, ops, res, err)
-		if !isConflict(err, res) {
-			if isTransient(err) {
-				return fmt.Errorf("zookeeper: write %s: the outcome is unknown (the write may have been applied): %w", shortPath(t.root(cfg)), failed)
-			}
-			return fmt.Errorf("zookeeper: write %s: %w", shortPath(t.root(cfg)), failed)
+		if !isConflict(err, res) && !isTransient(err) {
+			return fmt.Errorf("zookeeper: write %s: %w", shortPath(root), failed)
 		}
-		conflict = failed
+		last, unknown = failed, isTransient(err)
 		if err := t.awaitRound(ctx, target); err != nil {
-			return fmt.Errorf("zookeeper: write %s: %w (and re-reading failed: %w)", shortPath(t.root(cfg)), failed, err)
+			if unknown {
+				return outcome(err)
+			}
+			return fmt.Errorf("zookeeper: write %s: %w (and re-reading failed: %w)", shortPath(root), failed, err)
 		}
+		unknown = false // re-read: the next plan tells
 	}
-	return fmt.Errorf("zookeeper: write %s: the subtree kept changing during %d attempts; last: %w", shortPath(t.root(cfg)), maxApplyAttempts, conflict)
+	return fmt.Errorf("zookeeper: write %s: the subtree kept changing during %d attempts; last: %w", shortPath(root), maxApplyAttempts, last)
 }
 
 // createAncestors creates the missing ancestors of root, from the top,
