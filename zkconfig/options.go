@@ -120,7 +120,8 @@ func ACL(acl ...zk.ACL) source.Option {
 // anyone else, for configuration that holds secrets. The prefix's missing
 // ancestors keep the default ACL (their names are not secret). It needs
 // credentials (Auth, or MICRO_REGISTRY_ZOOKEEPER_AUTH) and cannot be
-// combined with ACL. Znodes that exist already keep their ACL.
+// combined with ACL. Znodes that exist already keep their ACL. Default:
+// off (the znodes get the ACL option's list, or the default ACL).
 func Private() source.Option {
 	return setting(func(s *settings) { s.private = true })
 }
