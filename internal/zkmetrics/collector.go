@@ -5,7 +5,9 @@
 // its Stats method to NewCollector.
 //
 // Every metric is named micro_registry_zookeeper_<name>; see the metric
-// descriptions below for what each one counts.
+// descriptions below for what each one counts. They are the one source of
+// the metric table in zkprom/README.md (go generate ./zkprom writes it from
+// this file, and a test checks that it matches what Collect sends).
 package zkmetrics
 
 import (
