@@ -15,6 +15,9 @@ import (
 	"github.com/zkmicro/zookeeper/internal/microlog"
 )
 
+// The options table of README.md is made from the doc comments below.
+//go:generate go run ../internal/cmd/gendocs zkconfig-options
+
 // Defaults applied when an option is not given.
 const (
 	// DefaultAddress is the ZooKeeper server used when WithAddress is not
