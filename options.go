@@ -11,6 +11,9 @@ import (
 	"github.com/zkmicro/zookeeper/internal/microlog"
 )
 
+// The options table of README.md is made from the doc comments below.
+//go:generate go run ./internal/cmd/gendocs options
+
 // Defaults applied when an option is not given.
 const (
 	// DefaultAddress is the ZooKeeper server used when registry.Addrs is empty.
