@@ -37,9 +37,10 @@ type zkSource struct {
 }
 
 // NewSource returns a go-micro config source that reads the ZooKeeper
-// subtree under the prefix (see the layout in README.md) and watches it. It never returns nil, blocks or dials: the session is
-// made, and the subtree read, on first use. Invalid options make every
-// call fail, with the reason.
+// subtree under the prefix (see the layout in README.md) and watches it.
+// It never returns nil, blocks or dials: the session is made, and the
+// subtree read, on first use. Invalid options make every call fail, with
+// the reason.
 //
 // Options: WithAddress, WithPrefix, SessionTimeout, Auth, TLSConfig, ACL,
 // Private, Timeout and Logger; the registry's MICRO_REGISTRY_ZOOKEEPER_AUTH,
