@@ -24,12 +24,17 @@
 //	defer reg.(io.Closer).Close()
 //	service := micro.NewService(micro.Registry(reg))
 //
-// Sessions: the registry holds one ZooKeeper session. When the connection
-// drops and comes back within the session timeout, nothing changes for
-// anyone. When the session expires, its nodes are deleted by ZooKeeper; as
-// soon as a new session is established the registry re-creates every node it
-// registered, with its latest data, and watchers report what changed
-// meanwhile.
+// The registry holds one ZooKeeper session: a disconnection shorter than
+// the session timeout changes nothing, and after a session expiry the
+// registry re-creates every node it registered as soon as it has a new
+// session.
+//
+// The manuals are on GitHub (https://github.com/zkmicro/zookeeper): the
+// README lists the options with their defaults and the environment
+// variables; docs/compatibility.md holds the znode layout and payload (a
+// compatibility contract), the go-micro contract and the migration from
+// the older plugin; docs/failure.md the behaviour under failure;
+// docs/security.md authentication, ACLs, TLS and the threat model.
 package zookeeper
 
 import (

@@ -42,8 +42,8 @@ const (
 	// EnvSessionTimeout sets the session timeout (a Go duration, e.g.
 	// "4s") when no SessionTimeout option is given.
 	EnvSessionTimeout = engine.EnvSessionTimeout
-	// EnvOpenDirs ("true") accepts open service directories when no
-	// OpenDirs option is given.
+	// EnvOpenDirs, when true ("true", "1"), accepts open service
+	// directories if no OpenDirs option is given.
 	EnvOpenDirs = engine.EnvOpenDirs
 	// EnvTLS turns TLS on ("1", "true") with the system's trusted CAs.
 	// Setting any EnvTLS* variable turns TLS on, with certificate
@@ -60,8 +60,8 @@ const (
 	EnvTLSCert = engine.EnvTLSCert
 	// EnvTLSKey names the private key of EnvTLSCert.
 	EnvTLSKey = engine.EnvTLSKey
-	// EnvTLSServerName is the name the server certificate must carry, when
-	// it is not the host of the address dialled.
+	// EnvTLSServerName sets the name the server certificate must carry,
+	// when it is not the host of the address dialled.
 	EnvTLSServerName = engine.EnvTLSServerName
 )
 
@@ -125,14 +125,15 @@ func ACL(acl ...zk.ACL) registry.Option {
 // creates: the prefix (with a chroot's missing ancestors) and each service
 // directory. ZooKeeper checks CREATE and DELETE on a node's parent, so the
 // ACL of a service directory decides who may add nodes to the service and
-// who may delete any of them. Default without credentials:
-// zk.WorldACL(zk.PermAll). With credentials: service directories give all
-// permissions to the creator's identity and read to everyone, so only the
+// who may delete any of them. Default: the ACL option's list when it is
+// given; else zk.WorldACL(zk.PermAll) without credentials, and with
+// credentials all permissions for the creator's identity and read for
+// everyone, plus create for everyone on the prefix (so that anyone may add
+// a service directory of their own). So, with credentials, only the
 // credentials that first registered a service can add or remove its
-// nodes; the prefix also lets everyone create (a service directory of
-// their own). The list must not be empty; an "auth" entry needs
-// credentials. The identities it names are accepted on service
-// directories (see OpenDirs).
+// nodes. The list must not be empty; an "auth" entry needs credentials.
+// The identities it names are accepted on service directories (see
+// OpenDirs).
 func DirACL(acl ...zk.ACL) registry.Option {
 	return setting(engine.DirACL(acl...))
 }

@@ -12,11 +12,9 @@
 //	w, err := conf.Watch("greeting") // w.Next() returns each new value
 //
 // The source keeps one ZooKeeper session and one in-memory copy of the
-// subtree, kept current by a data watch and a children watch on every znode
-// (the engine's Tree), shared by Read and every watcher. After a
-// disconnection or a session expiry it reads the subtree again and its
-// watchers report the configuration if it changed meanwhile. See NewSource
-// for the options and the guarantees of Read, Write and Watch.
+// subtree, kept current by watches and shared by Read and every watcher.
+// A znode's path below the prefix is its key path and its data its value:
+// /micro-config/database/port holding 3306 is {"database":{"port":3306}}.
 //
 // Write replaces the whole configuration, as go-micro's sources do. To
 // change one key and leave the others alone, as an operator's tool does
@@ -24,70 +22,14 @@
 //
 //	err := zkconfig.SetKey(src, []byte(`3307`), "database", "port")
 //
-// go-micro v4.11.0's config.Close crashes the process (a nil error
-// dereferenced in config.(*config).run): to stop a config, close its
-// loader, conf.Options().Loader.Close(), then the source.
+// go-micro v4.11.0's config.Close crashes the process: to stop a config,
+// close its loader, conf.Options().Loader.Close(), then the source.
 //
-// The rest of this documentation is what the source reads and writes; it is
-// a compatibility contract, like the registry's encoding.go: operators edit
-// the subtree with zkCli.sh, and other versions of the source read and write
-// it.
-//
-// # Layout
-//
-// The subtree below a prefix (default /micro-config) is one JSON object.
-// Below the prefix, a znode's path is its key path and its data is its
-// value:
-//
-//	/micro-config                       the prefix znode: the whole object; its data is ignored
-//	/micro-config/database              a znode with children: {"database":{...}}
-//	/micro-config/database/address      data 10.0.0.7     -> "address":"10.0.0.7"
-//	/micro-config/database/port         data 3306         -> "port":3306
-//	/micro-config/database/tags         data ["a","b"]    -> "tags":["a","b"]
-//	/micro-config/greeting              data "42"         -> "greeting":"42"
-//	/micro-config/limits                data {}           -> "limits":{}
-//
-// gives {"database":{"address":"10.0.0.7","port":3306,"tags":["a","b"]},
-// "greeting":"42","limits":{}}, which go-micro's config reads as
-// conf.Get("database", "address").
-//
-// Each key is stored as one path segment, escaped as the registry escapes
-// service names (the engine's EscapeSegment): '%', '/', the characters
-// ZooKeeper refuses in paths and the keys "." and ".." become %XX (upper-case
-// hex of each UTF-8 byte). Ordinary keys are stored unchanged.
-//
-// # Values
-//
-// Reading, a znode is:
-//   - an object of its children when it has children; its own data is then
-//     ignored (and reported as skipped, for the caller to log);
-//   - otherwise the JSON value its data holds, when the data is JSON;
-//   - otherwise a string: the data as it is (empty data is ""), whatever
-//     its size (up to ZooKeeper's 1 MB).
-//
-// Writing, a string is stored as its raw text (zkCli.sh "set
-// /micro-config/greeting Hi" and writing {"greeting":"Hi"} give the same
-// znode), unless that text is itself JSON ("42", "true", "[1]", "\"x\""): then
-// it is stored JSON-encoded, so that it reads back as a string. Numbers
-// (as written, not reformatted), booleans, null and arrays are stored as
-// compact JSON. A non-empty object is a znode with empty data and one child
-// per key; an empty object is a znode with data {}.
-//
-// # What readers leave out
-//
-// A reader never fails because of a znode below the prefix: it leaves out,
-// and reports with the reason for the caller to log, a child whose name is not EscapeSegment's
-// escape of a key, or stands for a key no document can hold ("%41" for
-// "A", "100%", "%2E", "%FF": errBadName), and a childless znode whose data
-// is not UTF-8 (errNotText: a JSON document holds only text, and base64 or
-// replacement characters would hand the application a value nobody wrote),
-// and a znode whose ACL does not let the source read it (errUnreadable).
-// The source logs each once, through its logger, at warn level. A writer leaves such znodes alone unless the document puts a value at
-// their place or removes their parent, so writing back what was read
-// changes nothing.
-//
-// The document a reader returns is canonical (keys sorted, no
-// insignificant space, numbers as stored), and its checksum is the hex MD5
-// of it, as go-micro's own sources fill ChangeSet.Checksum: the same content
-// always gives the same checksum.
+// The manual is README.md beside this package
+// (https://github.com/zkmicro/zookeeper/blob/main/zkconfig/README.md): the
+// layout and values of the subtree, a compatibility contract that operators
+// and other versions of the source rely on; the options and their
+// defaults; behaviour under disconnects, expiries and concurrent writes;
+// and measured figures. See NewSource for the guarantees of Read, Write
+// and Watch.
 package zkconfig

@@ -23,7 +23,7 @@ import (
 // "address") writes).
 //
 // value is one JSON value, stored as Write stores the values of a document
-// (see Values in the package documentation): a string as its raw text
+// (see the layout and values in README.md): a string as its raw text
 // unless that text is JSON itself, a number as written, a non-empty object
 // as a znode with a child per key. To store text that is not JSON, encode
 // it as a JSON string.

@@ -18,6 +18,9 @@ import (
 	"github.com/zkmicro/zookeeper/internal/microlog"
 )
 
+// The options table of README.md is made from the doc comments below.
+//go:generate go run ../internal/cmd/gendocs zkconfig-options
+
 // Defaults applied when an option is not given.
 const (
 	// DefaultAddress is the ZooKeeper server used when WithAddress is not
@@ -144,7 +147,8 @@ func ACL(acl ...zk.ACL) source.Option {
 // anyone else, for configuration that holds secrets. The prefix's missing
 // ancestors keep the default ACL (their names are not secret). It needs
 // credentials (Auth, or MICRO_REGISTRY_ZOOKEEPER_AUTH) and cannot be
-// combined with ACL. Znodes that exist already keep their ACL.
+// combined with ACL. Znodes that exist already keep their ACL. Default:
+// off (the znodes get the ACL option's list, or the default ACL).
 func Private() source.Option {
 	return setting(func(s *settings) { s.private = true })
 }

@@ -48,10 +48,10 @@ type zkSource struct {
 }
 
 // NewSource returns a go-micro config source that reads the ZooKeeper
-// subtree under the prefix (see the package documentation for the layout)
-// and watches it. It never returns nil, blocks or dials: the session is
-// made, and the subtree read, on first use. Invalid options make every
-// call fail, with the reason.
+// subtree under the prefix (see the layout in README.md) and watches it.
+// It never returns nil, blocks or dials: the session is made, and the
+// subtree read, on first use. Invalid options make every call fail, with
+// the reason.
 //
 // Options: WithAddress, WithPrefix, SessionTimeout, Auth, TLSConfig, ACL,
 // Private, Timeout and Logger; the registry's MICRO_REGISTRY_ZOOKEEPER_AUTH,
@@ -113,7 +113,7 @@ func (s *zkSource) String() string { return sourceName }
 // most the Timeout, until the source's copy of the subtree is in sync with
 // ZooKeeper (a first read, or a read again after a disconnection); a
 // refusal to read the prefix is returned at once. Znodes that cannot be
-// represented are left out and logged (see the package documentation).
+// represented are left out and logged (see README.md).
 func (s *zkSource) Read() (*source.ChangeSet, error) {
 	if err := s.check(); err != nil {
 		return nil, err

@@ -4,11 +4,11 @@
 // service, cleans up after the older persistent-node plugin, checks a
 // ZooKeeper ensemble from a client's point of view, and reads, changes and
 // watches the configuration services load from ZooKeeper through this
-// module's go-micro config source (github.com/zkmicro/zookeeper/zkconfig).
+// module's go-micro config source ([github.com/zkmicro/zookeeper/zkconfig]).
 //
 //	go install github.com/zkmicro/zookeeper/cmd/zkmicro@latest
 //
-// It uses this module's registry (github.com/zkmicro/zookeeper) exactly as
+// It uses this module's registry ([github.com/zkmicro/zookeeper]) exactly as
 // a go-micro service started with --registry=zookeeper does: the same
 // address syntax, environment variables, znode layout and data, so what
 // zkmicro shows is what services see, and a node it registers is one they
@@ -18,8 +18,8 @@
 //
 //	zkmicro [global options] command [command options] [arguments...]
 //
-// Options go before arguments: `zkmicro get -o json greeter`, not
-// `zkmicro get greeter -o json` (which is a usage error that says so), and
+// Options go before arguments: "zkmicro get -o json greeter", not
+// "zkmicro get greeter -o json" (which is a usage error that says so), and
 // global options go before the command.
 //
 // Global options:
@@ -45,9 +45,15 @@
 // error naming the addresses after --registry_timeout, plus up to a second
 // to close the connection; the sidecar instead retries until it is reached.
 //
-// # Commands
+// The commands that print what they find take -o (--output): table, the
+// default, for people (text for the config commands), or json for
+// scripts. The JSON of every command is a contract: fields keep their
+// names and meaning, and new ones may be added. The details of the tables
+// and texts are for people and may change.
 //
-// services [-o table|json]
+// # zkmicro services
+//
+//	zkmicro services [-o table|json]
 //
 // Lists every service version with its number of nodes, sorted by name, then
 // version (as strings). The table has the columns NAME, VERSION, NODES (an
@@ -60,7 +66,9 @@
 // node_count, not nodes, so that it never reads as the node list of a
 // go-micro registry.Service.
 //
-// get [-o table|json] SERVICE
+// # zkmicro get
+//
+//	zkmicro get [-o table|json] SERVICE
 //
 // Shows the nodes of one service: a table of VERSION, ID, ADDRESS and
 // METADATA (sorted key=value pairs joined by ",", "-" when there are none),
@@ -71,7 +79,9 @@
 // version, sorted by version, each with its nodes sorted by id. A service
 // that does not exist is an error (exit 1).
 //
-// watch [SERVICE]
+// # zkmicro watch
+//
+//	zkmicro watch [SERVICE]
 //
 // Prints a line for every change to the registry (or to one service) until
 // interrupted (SIGINT, SIGTERM), then exits 0. Once the watch is in place
@@ -88,7 +98,9 @@
 // carries several nodes prints a line per node. A watcher that fails for any
 // reason other than the interrupt is an error (exit 1).
 //
-// register --name NAME --address HOST:PORT [options]
+// # zkmicro register
+//
+//	zkmicro register --name NAME --address HOST:PORT [options]
 //
 // Runs as a sidecar of a server that is not a go-micro service: it keeps a
 // node for the server registered while the server's health check passes,
@@ -157,7 +169,9 @@
 // pass --metadata protocol=mucp; an HTTP server called through go-micro's
 // HTTP client or web proxy needs nothing.
 //
-// prune [--delete] [--dial_timeout D] [-o table|json]
+// # zkmicro prune
+//
+//	zkmicro prune [--delete] [--dial_timeout D] [-o table|json]
 //
 // Finds the registrations that no ZooKeeper session owns: node znodes
 // (/micro-registry/<service>/<node-id>) that are persistent, as the older
@@ -199,7 +213,9 @@
 //	{"path": "/micro-registry/greeter/greeter-2", "service": "greeter", "version": "1.0.0",
 //	 "id": "greeter-2", "address": "10.0.0.8:4100", "status": "stale", "detail": "connection refused"}
 //
-// doctor [-o table|json]
+// # zkmicro doctor
+//
+//	zkmicro doctor [-o table|json]
 //
 // Checks each server of --registry_address, and the registry as a whole,
 // and prints one line per check with its verdict: ok, warn or FAIL. zkmicro
@@ -256,18 +272,21 @@
 //	             "acl": ["world:anyone:cdrwa"]}
 //	}
 //
-// config [--prefix P] get [-o text|json] [KEY]
-// config [--prefix P] set [--string] KEY VALUE
-// config [--prefix P] delete KEY
-// config [--prefix P] watch [-o text|json] [KEY]
+// # zkmicro config
+//
+//	zkmicro config [--prefix P] get [-o text|json] [KEY]
+//	zkmicro config [--prefix P] set [--string] KEY VALUE
+//	zkmicro config [--prefix P] delete KEY
+//	zkmicro config [--prefix P] watch [-o text|json] [KEY]
 //
 // Read, change and watch the configuration that go-micro services load
 // with the zkconfig source: the JSON object stored in the subtree under
 // the prefix P (default /micro-config, zkconfig's default), below the
-// chroot of --registry_address, in zkconfig's layout (see its package
-// documentation): /micro-config/database/port holding 3306 is
-// {"database":{"port":3306}}. --prefix goes before the command:
-// `zkmicro config --prefix /micro-config/greeter get greeting`. The
+// chroot of --registry_address, in zkconfig's layout (see
+// https://github.com/zkmicro/zookeeper/blob/main/zkconfig/README.md):
+// /micro-config/database/port holding 3306 is {"database":{"port":3306}}.
+// --prefix goes before the command: "zkmicro config --prefix
+// /micro-config/greeter get greeting". The
 // registry's MICRO_REGISTRY_ZOOKEEPER_AUTH, _SESSION_TIMEOUT and _TLS*
 // variables apply, and --registry_timeout bounds the wait for ZooKeeper.
 // Znodes that the source leaves out of the configuration (data that is not
@@ -285,7 +304,7 @@
 // indented by two spaces, object keys sorted. With -o json it prints the
 // value as compact JSON on one line, exactly as the source hands it to
 // go-micro: keys sorted, numbers as stored, no HTML escaping; a string is
-// quoted. For example `zkmicro config get -o json` prints
+// quoted. For example "zkmicro config get -o json" prints
 //
 //	{"database":{"address":"10.0.0.7","port":3306},"greeting":"Hello"}
 //
@@ -346,9 +365,94 @@
 // the subtree again. A watch that fails for any reason other than the
 // interrupt is an error (exit 1).
 //
-// The JSON of every command is a contract: fields keep their names and
-// meaning, and new ones may be added. The details are for people and may
-// change.
+// # Examples
+//
+// Real output, from a 3-node ensemble on loopback. What is registered:
+//
+//	$ zkmicro services
+//	NAME     VERSION  NODES
+//	auth     2.1.0    1
+//	greeter  1.0.0    2
+//
+//	$ zkmicro get greeter
+//	VERSION  ID            ADDRESS        METADATA
+//	1.0.0    greeter-5b1c  10.0.0.7:4100  protocol=mucp,registry=zookeeper
+//	1.0.0    greeter-9f3e  10.0.0.8:4100  protocol=mucp,registry=zookeeper
+//
+// A sidecar for a server that is not a go-micro service; its server was
+// stopped for a few seconds, then the sidecar was interrupted:
+//
+//	$ zkmicro register --name legacy-billing --version 0.9.0 --address 127.0.0.1:39621 \
+//	    --check tcp://127.0.0.1:39621 --check_interval 1s --check_failures 2 --metadata protocol=mucp
+//	2026-11-27T12:25:43.559Z zkmicro: legacy-billing-0279a652-0516-4156-a57e-6485c264d784 healthy: registered
+//	2026-11-27T12:25:46.539Z zkmicro: legacy-billing-0279a652-0516-4156-a57e-6485c264d784 check failed (1 of 2): dial tcp 127.0.0.1:39621: connect: connection refused
+//	2026-11-27T12:25:47.548Z zkmicro: legacy-billing-0279a652-0516-4156-a57e-6485c264d784 unhealthy (2 consecutive failures: dial tcp 127.0.0.1:39621: connect: connection refused): deregistered
+//	2026-11-27T12:25:49.548Z zkmicro: legacy-billing-0279a652-0516-4156-a57e-6485c264d784 healthy: registered
+//	2026-11-27T12:25:50.564Z zkmicro: legacy-billing-0279a652-0516-4156-a57e-6485c264d784 stopped: deregistered
+//
+// and meanwhile, in another terminal:
+//
+//	$ zkmicro get legacy-billing
+//	VERSION  ID                                                   ADDRESS          METADATA
+//	0.9.0    legacy-billing-0279a652-0516-4156-a57e-6485c264d784  127.0.0.1:39621  protocol=mucp,registrar=zkmicro,registry=zookeeper
+//
+//	$ zkmicro watch
+//	2026-11-27T12:25:42.547Z zkmicro: watching every service
+//	2026-11-27T12:25:43.563Z create legacy-billing 0.9.0 legacy-billing-0279a652-0516-4156-a57e-6485c264d784 127.0.0.1:39621
+//	2026-11-27T12:25:47.550Z delete legacy-billing 0.9.0 legacy-billing-0279a652-0516-4156-a57e-6485c264d784 127.0.0.1:39621
+//	2026-11-27T12:25:49.553Z create legacy-billing 0.9.0 legacy-billing-0279a652-0516-4156-a57e-6485c264d784 127.0.0.1:39621
+//	2026-11-27T12:25:50.581Z delete legacy-billing 0.9.0 legacy-billing-0279a652-0516-4156-a57e-6485c264d784 127.0.0.1:39621
+//
+// What the older plugin left behind:
+//
+//	$ zkmicro prune --delete
+//	SERVICE  VERSION  ID        ADDRESS          STATUS   DETAIL
+//	orders   -        notes     -                invalid  not a service registration: not a JSON object
+//	orders   1.2.0    orders-1  127.0.0.1:34083  alive    -
+//	orders   1.2.0    orders-2  127.0.0.1:43697  deleted  connection refused
+//
+// An ensemble with one member killed, checked with credentials by a
+// registry whose prefix was created without them:
+//
+//	$ MICRO_REGISTRY_ZOOKEEPER_AUTH=digest:ops:secret zkmicro doctor
+//	SERVER           CHECK        VERDICT  DETAIL
+//	127.0.0.1:36593  reachable    FAIL     dial tcp 127.0.0.1:36593: connect: connection refused
+//	127.0.0.1:40223  reachable    ok       TCP connection established
+//	127.0.0.1:40223  version      ok       3.8.0: container znodes supported
+//	127.0.0.1:40223  mode         ok       follower
+//	127.0.0.1:40223  session      ok       timeout 10s granted, as asked
+//	127.0.0.1:33901  reachable    ok       TCP connection established
+//	127.0.0.1:33901  version      ok       3.8.0: container znodes supported
+//	127.0.0.1:33901  mode         ok       leader
+//	127.0.0.1:33901  session      ok       timeout 10s granted, as asked
+//	-                ensemble     warn     2 of 3 servers serving, leader 127.0.0.1:33901: the quorum holds, with less margin
+//	-                prefix       ok       /micro-registry exists, 3 services
+//	-                acl          warn     world:anyone:cdrwa: anyone may write, delete and administer /micro-registry although this registry uses credentials (it was created without them, perhaps by the older plugin): restrict it to the registry's identity plus world:anyone:cr, e.g. setAcl /micro-registry auth::cdrwa,world:anyone:cr after addauth
+//	-                credentials  warn     configured, sent in clear text: ZooKeeper's digest scheme sends the password as it is; configure TLS (MICRO_REGISTRY_ZOOKEEPER_TLS_*)
+//	zkmicro: doctor: 1 of 13 checks failed: 127.0.0.1:36593 reachable
+//	$ echo $?
+//	1
+//
+// Configuration:
+//
+//	$ zkmicro config set database '{"address": "10.0.0.7", "port": 3306}'
+//	$ zkmicro config set greeting Hello
+//	$ zkmicro config set --string version 1.10
+//	$ zkmicro config get database.port
+//	3306
+//	$ zkmicro config get -o json
+//	{"database":{"address":"10.0.0.7","port":3306},"greeting":"Hello","version":"1.10"}
+//	$ zkmicro config get database.adress
+//	zkmicro: config get "database.adress": no such key in /micro-config
+//	$ echo $?
+//	1
+//
+// A ZooKeeper that cannot be reached:
+//
+//	$ zkmicro --registry_address 127.0.0.1:1 --registry_timeout 2s services
+//	zkmicro: list services: zookeeper: list services: no session with 127.0.0.1:1 (state StateConnecting; last connection error: dial tcp 127.0.0.1:1: connect: connection refused): context deadline exceeded
+//	$ echo $?
+//	1
 //
 // # Exit codes
 //
@@ -361,6 +465,9 @@
 //	2  usage error (unknown command or option, missing or extra argument,
 //	   invalid value): "zkmicro: <error>" and the command's usage on stderr
 //
-// -h or --help on any command, and `zkmicro help [COMMAND]`, print usage on
+// -h or --help on any command, and "zkmicro help [COMMAND]", print usage on
 // stdout and exit 0. A second SIGINT or SIGTERM ends zkmicro at once.
 package main
+
+// README.md is made from the package documentation above.
+//go:generate go run ../../internal/cmd/gendocs zkmicro

@@ -5,7 +5,9 @@
 // its Stats method to NewCollector.
 //
 // Every metric is named micro_registry_zookeeper_<name>; see the metric
-// descriptions below for what each one counts.
+// descriptions below for what each one counts. They are the one source of
+// the metric table in zkprom/README.md (go generate ./zkprom writes it from
+// this file, and a test checks that it matches what Collect sends).
 package zkmetrics
 
 import (
@@ -21,9 +23,8 @@ const (
 	Subsystem = "registry_zookeeper"
 )
 
-// opLabel is the label that tells the registry calls apart, with the values
-// of engine.Op.String(): register, deregister, get_service, list_services,
-// watch.
+// opLabel tells the registry calls apart; its values are register,
+// deregister, get_service, list_services and watch (engine.Op's names).
 const opLabel = "op"
 
 // metricDesc builds the description of micro_registry_zookeeper_<name>.
@@ -39,7 +40,7 @@ var (
 	sessionExpirationsDesc = metricDesc("session_expirations_total",
 		"ZooKeeper sessions of the registry that ZooKeeper expired (the connection was lost for longer than the session timeout); the registry's nodes vanished from discovery until restored.")
 	disconnectsDesc = metricDesc("disconnects_total",
-		"Connections to ZooKeeper lost while a session was established; the session survives if a server is reached again within the session timeout.")
+		"Connections to ZooKeeper lost while a session was established, counted once per loss (not per reconnection attempt); the session survives if a server is reached again within the session timeout.")
 	restoredNodesDesc = metricDesc("restored_nodes_total",
 		"Registered nodes the registry wrote to ZooKeeper when a new session began: re-created after a session expiry or a change of connection settings, or waiting for ZooKeeper since they were registered.")
 	connectedDesc = metricDesc("connected",
@@ -49,7 +50,7 @@ var (
 	registeredNodesDesc = metricDesc("registered_nodes",
 		"Nodes registered with the registry and not deregistered, which it keeps in ZooKeeper whether or not ZooKeeper holds them at the moment.")
 	ownedNodesDesc = metricDesc("owned_nodes",
-		"Registered nodes confirmed present in ZooKeeper, owned by the current session, with their latest data; below registered_nodes while a write or restore is pending or another session holds a node.")
+		"Registered nodes confirmed present in ZooKeeper, owned by the current session, with their latest data; below registered_nodes while a write or restore is pending, while ZooKeeper refuses a write, or while another live session holds a node with the same id.")
 	mirroredServicesDesc = metricDesc("mirrored_services",
 		"Services held in the registry's watch-fed mirror, which answers GetService, ListServices and watchers without reading ZooKeeper.")
 	mirroredNodesDesc = metricDesc("mirrored_nodes",
@@ -57,10 +58,10 @@ var (
 	watchersDesc = metricDesc("watchers",
 		"Registry watchers (Watch) currently subscribed.")
 	callErrorsDesc = metricDesc("call_errors_total",
-		"Registry calls that returned an error, by call (op); a GetService that finds no service answered and is not one.",
+		"Registry calls that returned an error, by call (op). A GetService that finds no service answers not found, which is not counted: go-micro's selector asks for services that may not exist.",
 		opLabel)
 	callDurationDesc = metricDesc("call_duration_seconds",
-		"Duration of registry calls, by call (op), from the call to its return, errors included.",
+		"Duration of registry calls, by call (op), from the call to its return, errors included; its count is the number of calls.",
 		opLabel)
 )
 

@@ -96,13 +96,13 @@ func TestCollectorIsConsistentWithItsDescriptions(t *testing.T) {
 func TestCollectorReportsStats(t *testing.T) {
 	c := NewCollector(sampleStats)
 	const scalars = `
-# HELP micro_registry_zookeeper_disconnects_total Connections to ZooKeeper lost while a session was established; the session survives if a server is reached again within the session timeout.
+# HELP micro_registry_zookeeper_disconnects_total Connections to ZooKeeper lost while a session was established, counted once per loss (not per reconnection attempt); the session survives if a server is reached again within the session timeout.
 # TYPE micro_registry_zookeeper_disconnects_total counter
 micro_registry_zookeeper_disconnects_total 5
-# HELP micro_registry_zookeeper_owned_nodes Registered nodes confirmed present in ZooKeeper, owned by the current session, with their latest data; below registered_nodes while a write or restore is pending or another session holds a node.
+# HELP micro_registry_zookeeper_owned_nodes Registered nodes confirmed present in ZooKeeper, owned by the current session, with their latest data; below registered_nodes while a write or restore is pending, while ZooKeeper refuses a write, or while another live session holds a node with the same id.
 # TYPE micro_registry_zookeeper_owned_nodes gauge
 micro_registry_zookeeper_owned_nodes 20
-# HELP micro_registry_zookeeper_call_errors_total Registry calls that returned an error, by call (op); a GetService that finds no service answered and is not one.
+# HELP micro_registry_zookeeper_call_errors_total Registry calls that returned an error, by call (op). A GetService that finds no service answers not found, which is not counted: go-micro's selector asks for services that may not exist.
 # TYPE micro_registry_zookeeper_call_errors_total counter
 micro_registry_zookeeper_call_errors_total{op="deregister"} 0
 micro_registry_zookeeper_call_errors_total{op="get_service"} 1

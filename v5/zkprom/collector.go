@@ -17,21 +17,11 @@
 //	prometheus.MustRegister(c)
 //	http.Handle("/metrics", promhttp.Handler())
 //
-// The metrics, all named micro_registry_zookeeper_<name>:
-//
-//	sessions_established_total  counter  sessions established: the first, one after each expiry or change of connection settings
-//	session_expirations_total   counter  sessions ZooKeeper expired: the registry's nodes were gone from discovery until restored
-//	disconnects_total           counter  connections lost while a session was established
-//	restored_nodes_total        counter  registered nodes re-created in a new session
-//	watch_events_total          counter  ZooKeeper watch events received
-//	owned_nodes                 gauge    registered nodes confirmed in ZooKeeper in the current session
-//	mirrored_services           gauge    services held in the watch-fed mirror
-//	mirrored_nodes              gauge    service nodes held in the mirror
-//	watchers                    gauge    watchers subscribed
-//	call_errors_total{op}       counter  registry calls that returned an error (not found included)
-//	call_duration_seconds{op}   histogram  duration of registry calls
-//
-// op is register, deregister, get_service, list_services or watch.
+// The metrics are all named micro_registry_zookeeper_<name>; the table of
+// their names, types, labels and meanings, made from the descriptions the
+// collector serves, is in zkprom's README.md
+// (https://github.com/zkmicro/zookeeper/blob/main/zkprom/README.md#the-metrics),
+// with an example scrape and alerting rules.
 //
 // A collector describes its metrics, so one prometheus.Registry takes the
 // collector of one ZooKeeper registry. To export several, give each a label
