@@ -89,7 +89,8 @@ func WithAddress(addrs ...string) source.Option {
 // (WithAddress, SessionTimeout, Auth, TLSConfig) cannot be combined with
 // it; WithPrefix, ACL, Private, Timeout (default: the registry's) and
 // Logger (default: the registry's) apply to the source alone. A registry
-// that is not this module's is refused by every call.
+// that is not this module's is refused by every call. Default: none, the
+// source holds a session of its own.
 func WithRegistry(reg registry.Registry) source.Option {
 	var c *engine.Client
 	if e, ok := reg.(interface{ Engine() *engine.Registry }); ok && e.Engine() != nil {
