@@ -91,7 +91,7 @@ func (a *app) run(ctx context.Context, args []string) int {
 
 // newCLI builds the command tree.
 func (a *app) newCLI(helpErr *error) *cli.App {
-	return &cli.App{
+	cliApp := &cli.App{
 		Name:                      "zkmicro",
 		Usage:                     "inspect a go-micro registry in ZooKeeper, and register servers in it",
 		UsageText:                 "zkmicro [global options] command [command options] [arguments...]",
@@ -130,6 +130,8 @@ func (a *app) newCLI(helpErr *error) *cli.App {
 			a.configCommand(),
 		},
 	}
+	showDefaults(cliApp.Flags, cliApp.Commands)
+	return cliApp
 }
 
 // rootAction runs when no command is named, or an unknown one.
