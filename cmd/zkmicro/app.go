@@ -81,12 +81,19 @@ func (a *app) run(ctx context.Context, args []string) int {
 		return exitUsage
 	case errors.As(err, &cliExit):
 		// Only urfave/cli's own help returns these.
-		fmt.Fprintf(a.stderr, "zkmicro: %v\n", err)
+		a.printError(err)
 		return exitUsage
 	default:
-		fmt.Fprintf(a.stderr, "zkmicro: %v\n", err)
+		a.printError(err)
 		return exitError
 	}
+}
+
+// printError prints "zkmicro: ERR" on stderr. An error may quote what a
+// remote party wrote (a name, a key, a server's answer): it is escaped for
+// the terminal.
+func (a *app) printError(err error) {
+	fmt.Fprintf(a.stderr, "zkmicro: %s\n", escapeForTerminal(err.Error(), false))
 }
 
 // newCLI builds the command tree.
@@ -155,7 +162,8 @@ func (a *app) onUsageError(cCtx *cli.Context, err error, isSubcommand bool) erro
 // reportUsage prints "zkmicro: ERR" and the usage of cmd (of the app when
 // cmd is nil) on stderr, and returns err as a usageError.
 func (a *app) reportUsage(cCtx *cli.Context, cmd *cli.Command, err error) error {
-	fmt.Fprintf(a.stderr, "zkmicro: %v\n\n", err)
+	a.printError(err)
+	fmt.Fprintln(a.stderr)
 	if cmd == nil {
 		cli.HelpPrinter(a.stderr, cli.AppHelpTemplate, cCtx.App)
 	} else {
@@ -248,7 +256,10 @@ func (a *app) withRegistry(cfg registryConfig, fn func(registry.Registry) error)
 	return fn(reg)
 }
 
-// logf prints a timestamped line on stderr: "<time> zkmicro: <message>".
+// logf prints a timestamped line on stderr: "<time> zkmicro: <message>",
+// the message escaped for the terminal (it may quote remote text: a node
+// id, a health check's answer, a znode the registry skipped).
 func (a *app) logf(format string, args ...any) {
-	fmt.Fprintf(a.stderr, "%s zkmicro: %s\n", a.now().UTC().Format(timestampLayout), fmt.Sprintf(format, args...))
+	msg := escapeForTerminal(fmt.Sprintf(format, args...), false)
+	fmt.Fprintf(a.stderr, "%s zkmicro: %s\n", a.now().UTC().Format(timestampLayout), msg)
 }

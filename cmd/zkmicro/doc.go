@@ -350,6 +350,18 @@
 // meaning, and new ones may be added. The details are for people and may
 // change.
 //
+// Names, versions, ids, addresses, metadata, configuration keys and values
+// are whatever anyone allowed to write them wrote. In text output (tables,
+// watch lines, config values, log lines and errors) every character that
+// could drive a terminal or reorder what it shows prints as an escape: C0
+// and C1 control characters and DEL (ESC as \x1b, BEL as \x07, tab, line
+// feed and carriage return as \t, \n and \r), Unicode format characters
+// such as the right-to-left override (\u202e), the line and paragraph
+// separators, and each byte that is not UTF-8 (\xff). config get keeps
+// the line feeds and tabs of a value, which prints as a block. -o json is
+// exact, for programs: JSON escapes the control characters below U+0020,
+// but not DEL, C1 or format characters.
+//
 // # Exit codes
 //
 //	0  success, or interrupted (SIGINT, SIGTERM) while watching or registering
