@@ -191,10 +191,13 @@
 // behind a firewall that rejects connections looks stale. The older plugin
 // writes its node again at its next registration, so a mistake heals.
 //
-// The table has the columns SERVICE, VERSION, ID, ADDRESS, STATUS and
-// DETAIL (why: "connection refused", the dial error, why the data is not a
-// registration), one row per znode, sorted by path. With -o json it prints
-// a JSON array, empty when there is nothing to prune, in the same order, of
+// The table has the columns PATH (the znode judged, and the one --delete
+// deletes), VERSION, ADDRESS, STATUS and DETAIL (why: "connection
+// refused", the dial error, why the data is not a registration), one row
+// per znode, sorted by path. The service and node id that the znode's data
+// claims, which need not match its path, are in the JSON. With -o json it
+// prints a JSON array, empty when there is nothing to prune, in the same
+// order, of
 //
 //	{"path": "/micro-registry/greeter/greeter-2", "service": "greeter", "version": "1.0.0",
 //	 "id": "greeter-2", "address": "10.0.0.8:4100", "status": "stale", "detail": "connection refused"}
