@@ -51,6 +51,12 @@ type app struct {
 	stdout          io.Writer        // command output; help asked for with -h
 	stderr          io.Writer        // errors, usage after a usage error, the sidecar's log
 	now             func() time.Time // the clock of watch lines and the sidecar's log
+	// surviveClosedOutput, if set, is called by the sidecar before it
+	// starts: from then on a write to a closed stdout or stderr pipe fails
+	// instead of ending the process, so that a log nobody reads any more
+	// never stops it. The other commands end with their reader, as Unix
+	// tools do.
+	surviveClosedOutput func()
 }
 
 // usageError is a bad command line. Its message and the usage have been

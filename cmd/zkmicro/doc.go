@@ -135,6 +135,9 @@
 //	2026-11-27T10:00:30.000Z zkmicro: greeter-5b1c... healthy: registered
 //	2026-11-27T10:00:35.000Z zkmicro: greeter-5b1c... stopped: deregistered
 //
+// A log that nobody reads any more does not stop the sidecar: with stderr
+// a pipe whose reader has gone (`zkmicro register ... 2>&1 | head -1`),
+// lines that cannot be written are dropped and it goes on checking.
 // Checks that fail while the node is not registered are not logged, except
 // the first one after the start. Without --check the lines read
 // "registered" and "stopped: deregistered". The final deregistration is

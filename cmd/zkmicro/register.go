@@ -211,6 +211,12 @@ func (a *app) register(cCtx *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if a.surviveClosedOutput != nil {
+		// `zkmicro register ... 2>&1 | head`: the node must stay checked
+		// when its log has no reader; log lines that cannot be written are
+		// dropped.
+		a.surviveClosedOutput()
+	}
 	return a.withRegistry(regCfg, func(reg registry.Registry) error {
 		return a.newSidecar(cfg, reg, regCfg.timeout).run(cCtx.Context)
 	})

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -446,4 +447,27 @@ func TestRegisterRetriesARegistryThatFails(t *testing.T) {
 		"2026-11-27T10:00:00.000Z zkmicro: greeter-1 registered",
 		"2026-11-27T10:00:00.000Z zkmicro: greeter-1 stopped: deregistered",
 	}, ta.stderr.Lines())
+}
+
+// brokenPipe is a stderr whose reader has gone.
+type brokenPipe struct{}
+
+func (brokenPipe) Write([]byte) (int, error) { return 0, syscall.EPIPE }
+
+func TestRegisterKeepsRunningWhenItsLogCannotBeWritten(t *testing.T) {
+	ta := newTestApp(t)
+	ta.app.stderr = brokenPipe{}
+	var survives atomic.Bool
+	ta.app.surviveClosedOutput = func() { survives.Store(true) }
+
+	r := ta.start(t, "register", "--name", "greeter", "--id", "greeter-1", "--address", "10.0.0.7:4100")
+	waitForNodes(t, ta.reg, "greeter", "greeter-1")
+
+	require.True(t, survives.Load(), "the sidecar asks to survive a closed stderr before it starts")
+	require.Equal(t, exitOK, r.stop(t))
+	require.Empty(t, nodeIDs(t, ta.reg, "greeter"))
+
+	survives.Store(false)
+	require.Equal(t, exitOK, ta.run(t, "services"))
+	require.False(t, survives.Load(), "other commands end with their reader")
 }

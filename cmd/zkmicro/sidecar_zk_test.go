@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bufio"
+	"context"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -88,4 +92,65 @@ func TestBinarySidecarNodeIsDiscoveredByGoMicroClients(t *testing.T) {
 
 	require.Equal(t, exitOK, p.stop(t, syscall.SIGINT), "stderr:\n%s", p.stderr)
 	waitFor(t, "the node gone", func() bool { return len(nodeIDs(t, reg, "greeter")) == 0 })
+}
+
+func TestBinarySidecarOutlivesAClosedLogPipe(t *testing.T) {
+	t.Parallel()
+	srv := zktest.Start(t)
+	reg := newZKRegistry(t, srv.Addr)
+	server := startTCPServer(t, "127.0.0.1:0")
+	address := server.addr()
+
+	// `zkmicro register ... 2>&1 | head -1`: stderr is a pipe whose reader
+	// goes away after the first line.
+	logs, logsW, err := os.Pipe()
+	require.NoError(t, err)
+	cmd := command(context.Background(), nil, zkArgs(srv.Addr, "register", "--name", "greeter", "--id", "greeter-1",
+		"--address", address, "--check", "tcp://"+address, "--check_interval", "100ms", "--check_failures", "2")...)
+	cmd.Stderr = logsW
+	require.NoError(t, cmd.Start())
+	require.NoError(t, logsW.Close())
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		_ = cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	})
+	first, err := bufio.NewReader(logs).ReadString('\n')
+	require.NoError(t, err)
+	require.Contains(t, first, " zkmicro: greeter-1 healthy: registered\n")
+	require.NoError(t, logs.Close())
+	// waitAlive waits until greeter has the nodes want, failing at once if
+	// zkmicro dies meanwhile.
+	waitAlive := func(what string, want ...string) {
+		t.Helper()
+		waitFor(t, what, func() bool {
+			select {
+			case <-exited:
+				t.Fatalf("zkmicro died before %s: %s", what, cmd.ProcessState)
+			default:
+			}
+			return strings.Join(nodeIDs(t, reg, "greeter"), ",") == strings.Join(want, ",")
+		})
+	}
+
+	// Every transition from now on is logged to the closed pipe.
+	server.stop()
+	waitAlive("the node deregistered once the server went down")
+	startTCPServer(t, address)
+	waitAlive("the node registered again once the server came back", "greeter-1")
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case <-exited:
+	case <-time.After(commandTimeout):
+		t.Fatalf("zkmicro did not exit within %s of SIGTERM", commandTimeout)
+	}
+	require.Equal(t, exitOK, cmd.ProcessState.ExitCode(), "%s", cmd.ProcessState)
+	conn := rawConn(t, srv.Addr)
+	_, exists := ephemeralOwner(t, conn, nodePath("greeter", "greeter-1"))
+	require.False(t, exists, "deregistered when it stopped")
 }
