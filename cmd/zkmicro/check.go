@@ -22,7 +22,7 @@ const maxCheckTimeout = 5 * time.Second
 type healthCheck func(ctx context.Context) error
 
 // parseCheckURL validates --check: tcp://HOST:PORT, or an http:// or
-// https:// URL with a host.
+// https:// URL with a host; a port, required for tcp, must be in 1–65535.
 func parseCheckURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -40,6 +40,11 @@ func parseCheckURL(raw string) (*url.URL, error) {
 	case "http", "https":
 		if u.Hostname() == "" {
 			return nil, fmt.Errorf("--check %q: no host", raw)
+		}
+		if port := u.Port(); port != "" {
+			if _, err := parseHostPort(net.JoinHostPort(u.Hostname(), port)); err != nil {
+				return nil, fmt.Errorf("--check %q: %w", raw, err)
+			}
 		}
 		return u, nil
 	default:

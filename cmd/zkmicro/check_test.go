@@ -24,6 +24,8 @@ func TestParseCheckURL(t *testing.T) {
 		"tcp://[::1]:8080",
 		"http://127.0.0.1:8080/health",
 		"https://svc.internal/healthz?deep=1",
+		"https://svc.internal:65535/healthz",
+		"http://[::1]:1/",
 		"HTTP://127.0.0.1:8080/",
 	} {
 		t.Run(raw, func(t *testing.T) {
@@ -41,6 +43,9 @@ func TestParseCheckURL(t *testing.T) {
 		"tcp://127.0.0.1:99999":     `port "99999": want a number from 1 to 65535`,
 		"tcp://127.0.0.1:8080/path": "want tcp://HOST:PORT and nothing more",
 		"http:///health":            "no host",
+		"http://127.0.0.1:99999/":   `port "99999": want a number from 1 to 65535`,
+		"https://[::1]:0/health":    `port "0": want a number from 1 to 65535`,
+		"http://svc:65536":          `port "65536": want a number from 1 to 65535`,
 		"http://%zz":                "invalid URL escape",
 	} {
 		t.Run(raw, func(t *testing.T) {
