@@ -89,9 +89,14 @@ func tcpCheck(address string) healthCheck {
 	}
 }
 
-// httpCheck is healthy when a GET of target answers a 2xx or 3xx status.
-// Redirects are not followed, no proxy is used and every check opens a new
-// connection, which also leaves no idle connection behind.
+// maxCheckBody is how much of a healthy answer's body a check reads.
+const maxCheckBody = 4 << 10
+
+// httpCheck is healthy when a GET of target answers a 2xx or 3xx status
+// and its body, or its first maxCheckBody bytes, arrives by the check's
+// deadline: a server that sends its headers and then stalls is not
+// healthy. Redirects are not followed, no proxy is used and every check
+// opens a new connection, which also leaves no idle connection behind.
 func httpCheck(target *url.URL, tlsConfig *tls.Config) healthCheck {
 	client := &http.Client{
 		Transport: &http.Transport{
@@ -112,9 +117,13 @@ func httpCheck(target *url.URL, tlsConfig *tls.Config) healthCheck {
 			return err // a *url.Error: names the URL without its password
 		}
 		defer resp.Body.Close()
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
 		if resp.StatusCode < 200 || resp.StatusCode > 399 {
 			return fmt.Errorf("GET %s: status %s", target.Redacted(), resp.Status)
+		}
+		// The request's context bounds the body too: a stalled body fails
+		// at the deadline.
+		if _, err := io.Copy(io.Discard, io.LimitReader(resp.Body, maxCheckBody)); err != nil {
+			return fmt.Errorf("GET %s: status %s, but the body: %w", target.Redacted(), resp.Status, err)
 		}
 		return nil
 	}

@@ -182,6 +182,37 @@ func TestHTTPCheckGivesUpAtItsDeadline(t *testing.T) {
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 }
 
+func TestHTTPCheckOfABodyThatStallsFailsAtItsDeadline(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/large" {
+			_, _ = w.Write(make([]byte, 10*maxCheckBody)) // then stalls, unread
+		} else {
+			_, _ = w.Write([]byte("ok, and more to come")) // a 200, then the body stalls
+		}
+		w.(http.Flusher).Flush()
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	t.Cleanup(srv.Close) // after release: cleanups run last-in first-out
+	t.Cleanup(func() { close(release) })
+
+	target, err := parseCheckURL(srv.URL + "/health")
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	err = newHealthCheck(target, nil)(ctx)
+	require.ErrorContains(t, err, "GET "+srv.URL+"/health: status 200 OK, but the body: ")
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+
+	// A body longer than what a check reads is not waited for.
+	target, err = parseCheckURL(srv.URL + "/large")
+	require.NoError(t, err)
+	require.NoError(t, newHealthCheck(target, nil)(checkCtx(t)))
+}
+
 func TestHTTPSCheckVerifiesCertificates(t *testing.T) {
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is expected

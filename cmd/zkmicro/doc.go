@@ -106,7 +106,8 @@
 //	                         and ","; a key may be given once
 //	--check URL              health check: tcp://HOST:PORT (a TCP connect),
 //	                         http://URL or https://URL (a GET; any 2xx or 3xx
-//	                         status is healthy; redirects are not followed;
+//	                         status is healthy if the body, or its first 4 KiB,
+//	                         arrives within the check's bound; redirects are not followed;
 //	                         https certificates are verified against the system's
 //	                         roots; no proxy is used). Without --check the
 //	                         node is registered until the sidecar stops.
