@@ -100,17 +100,24 @@
 //	                         is replaced with an IP of this machine (its first
 //	                         private one), as a go-micro server does.
 //	--version V              service version; default "latest", as go-micro's
+//	                         servers have it
 //	--id ID                  node id, unique within the service; default
 //	                         NAME-<random UUID>, as a go-micro server builds it
 //	--metadata KEY=VALUE     node metadata; repeatable; the value may contain "="
 //	                         and ","; a key may be given once
 //	--check URL              health check: tcp://HOST:PORT (a TCP connect),
-//	                         http://URL or https://URL (a GET; any 2xx or 3xx
-//	                         status is healthy if the body, or its first 4 KiB,
-//	                         arrives within the check's bound; redirects are not followed;
-//	                         https certificates are verified against the system's
-//	                         roots; no proxy is used). Without --check the
-//	                         node is registered until the sidecar stops.
+//	                         http://URL or https://URL (a GET: healthy if the
+//	                         status is 2xx or 3xx and the body, or its first
+//	                         4 KiB, arrives within the check's bound; redirects
+//	                         are not followed; no proxy is used). A port must be
+//	                         in 1-65535. Without --check the node is registered
+//	                         until the sidecar stops.
+//	--check_ca FILE          an https check trusts only the CA certificates in
+//	                         the PEM FILE (a private CA, or the server's own
+//	                         self-signed certificate); default: the system's
+//	                         roots. The server's name is verified either way:
+//	                         no option skips verification, since a check that
+//	                         anyone in between can answer proves nothing.
 //	--check_interval D       between checks (> 0), default 5s. Each check is
 //	                         bounded by min(D, 5s). Without --check, the
 //	                         interval between retries of a failed registration.
