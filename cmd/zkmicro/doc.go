@@ -119,8 +119,9 @@
 //	                         no option skips verification, since a check that
 //	                         anyone in between can answer proves nothing.
 //	--check_interval D       between checks (> 0), default 5s. Each check is
-//	                         bounded by min(D, 5s). Without --check, the
-//	                         interval between retries of a failed registration.
+//	                         bounded by min(D, 5s). A failed registration is
+//	                         retried at the next check (without --check, a
+//	                         check that always passes).
 //	--check_failures N       consecutive failed checks that deregister the node
 //	                         (>= 1), default 3
 //	--register_interval D    registers the node again this often while healthy
@@ -131,16 +132,20 @@
 // The sidecar checks at once, registers the node on the first passing
 // check, deregisters it after --check_failures consecutive failures,
 // registers it again on the next passing check, and retries a failed
-// registration or deregistration at the next check. It logs each transition
-// to stderr, a line each (time, "zkmicro:", node id, what happened), for
-// example:
+// registration or deregistration at the next check. Each registration and
+// deregistration may block until --registry_timeout (while ZooKeeper
+// cannot be reached, it does); a check that falls due meanwhile runs as
+// soon as it returns, so while ZooKeeper hangs the attempts follow each
+// other every --registry_timeout or so, and each failure says how long the
+// attempt took. It logs each transition to stderr, a line each (time,
+// "zkmicro:", node id, what happened), for example:
 //
 //	2026-11-27T10:00:00.000Z zkmicro: greeter-5b1c... unhealthy (dial tcp 127.0.0.1:8080: connect: connection refused): not registered
 //	2026-11-27T10:00:05.000Z zkmicro: greeter-5b1c... healthy: registered
 //	2026-11-27T10:00:10.000Z zkmicro: greeter-5b1c... check failed (1 of 3): dial tcp 127.0.0.1:8080: connect: connection refused
 //	2026-11-27T10:00:20.000Z zkmicro: greeter-5b1c... unhealthy (3 consecutive failures: dial tcp ...: connection refused): deregistered
-//	2026-11-27T10:00:25.000Z zkmicro: greeter-5b1c... healthy: register failed, retrying in 5s: zookeeper: ...
-//	2026-11-27T10:00:30.000Z zkmicro: greeter-5b1c... healthy: registered
+//	2026-11-27T10:00:30.000Z zkmicro: greeter-5b1c... healthy: register failed after 5s, retrying at the next check: zookeeper: ...
+//	2026-11-27T10:00:30.002Z zkmicro: greeter-5b1c... healthy: registered
 //	2026-11-27T10:00:35.000Z zkmicro: greeter-5b1c... stopped: deregistered
 //
 // A log that nobody reads any more does not stop the sidecar: with stderr

@@ -257,6 +257,7 @@ func (a *app) newSidecar(cfg sidecarConfig, reg registry.Registry, stopTimeout t
 		logf: func(format string, args ...any) {
 			a.logf("%s %s", cfg.id, fmt.Sprintf(format, args...))
 		},
+		now: a.now,
 	}
 	if cfg.check != nil {
 		s.check = newHealthCheck(cfg.check, cfg.checkTLS)

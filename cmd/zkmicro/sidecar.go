@@ -12,7 +12,9 @@ import (
 // checks, and registers it again on the next passing check. While healthy it
 // registers the node again every registerInterval, which restores it if
 // something removed it. A failed Register or Deregister is retried at the
-// next check. When run's context ends it deregisters the node.
+// next check; each call may block until the registry gives up (its
+// timeout), and a check that fell due meanwhile runs as soon as it
+// returns. When run's context ends it deregisters the node.
 //
 // A sidecar starts no goroutine: its state belongs to the goroutine in run.
 type sidecar struct {
@@ -29,6 +31,8 @@ type sidecar struct {
 
 	// logf logs a transition, a line each.
 	logf func(format string, args ...any)
+	// now is the clock that times Register and Deregister calls for the log.
+	now func() time.Time
 
 	// State, owned by the goroutine in run.
 	healthy    bool // the node should be registered
@@ -105,13 +109,14 @@ func (s *sidecar) refresh(ctx context.Context) {
 // changes what is known: the node registered, or a registration failed.
 func (s *sidecar) registerNode(ctx context.Context, why string) {
 	s.mayExist = true
+	start := s.now()
 	err := s.register(ctx)
 	switch {
 	case ctx.Err() != nil:
 		// Stopping: stop deregisters whatever this did.
 	case err != nil:
 		s.registered = false
-		s.logf("%sregister failed, retrying in %s: %v", reason(why), s.checkInterval, err)
+		s.logf("%sregister failed after %s, retrying at the next check: %v", reason(why), s.since(start), err)
 	case !s.registered:
 		s.registered = true
 		s.logf("%sregistered", reason(why))
@@ -121,12 +126,13 @@ func (s *sidecar) registerNode(ctx context.Context, why string) {
 // deregisterNode deregisters the node and logs why.
 func (s *sidecar) deregisterNode(ctx context.Context, why string) {
 	s.registered = false
+	start := s.now()
 	err := s.deregister(ctx)
 	switch {
 	case ctx.Err() != nil:
 		// Stopping: stop deregisters again.
 	case err != nil:
-		s.logf("%sderegister failed, retrying in %s: %v", reason(why), s.checkInterval, err)
+		s.logf("%sderegister failed after %s, retrying at the next check: %v", reason(why), s.since(start), err)
 	default:
 		s.mayExist = false
 		s.logf("%sderegistered", reason(why))
@@ -149,6 +155,11 @@ func (s *sidecar) stop(ctx context.Context) error {
 	s.registered = false
 	s.logf("stopped: deregistered")
 	return nil
+}
+
+// since is the time from start to now, to the millisecond.
+func (s *sidecar) since(start time.Time) time.Duration {
+	return s.now().Sub(start).Round(time.Millisecond)
 }
 
 // healthyReason is why a passing check registers the node.

@@ -32,6 +32,8 @@ type fakeNode struct {
 	registerErr   error
 	deregisterErr error
 	logs          []string
+	clock         time.Time     // the sidecar's clock: moves only when a call takes time
+	callTakes     time.Duration // how far each Register and Deregister moves the clock
 }
 
 var errRefused = errors.New("connection refused")
@@ -43,6 +45,7 @@ func (n *fakeNode) sidecar(maxFailures int) *sidecar {
 		register: func(context.Context) error {
 			n.mu.Lock()
 			defer n.mu.Unlock()
+			n.clock = n.clock.Add(n.callTakes)
 			n.registers++
 			if n.registerErr != nil {
 				return n.registerErr
@@ -53,6 +56,7 @@ func (n *fakeNode) sidecar(maxFailures int) *sidecar {
 		deregister: func(context.Context) error {
 			n.mu.Lock()
 			defer n.mu.Unlock()
+			n.clock = n.clock.Add(n.callTakes)
 			if n.deregisterErr != nil {
 				return n.deregisterErr
 			}
@@ -74,6 +78,11 @@ func (n *fakeNode) sidecar(maxFailures int) *sidecar {
 			n.mu.Lock()
 			defer n.mu.Unlock()
 			n.logs = append(n.logs, fmt.Sprintf(format, args...))
+		},
+		now: func() time.Time {
+			n.mu.Lock()
+			defer n.mu.Unlock()
+			return n.clock
 		},
 	}
 }
@@ -201,7 +210,9 @@ func TestSidecarAFailureShortOfTheLimitKeepsTheNode(t *testing.T) {
 }
 
 func TestSidecarRetriesAFailedRegistration(t *testing.T) {
-	n := &fakeNode{registerErr: errors.New("zookeeper: register: not connected")}
+	// Each Register blocks until the registry gives up (its timeout), far
+	// longer than the check interval (1ms).
+	n := &fakeNode{registerErr: errors.New("zookeeper: register: not connected"), callTakes: 5 * time.Second}
 	stop := runSidecar(t, n.sidecar(3))
 
 	waitFor(t, "two attempts", func() bool {
@@ -214,7 +225,8 @@ func TestSidecarRetriesAFailedRegistration(t *testing.T) {
 
 	require.NoError(t, stop())
 	logs := n.logLines()
-	assert.Equal(t, "healthy: register failed, retrying in 1ms: zookeeper: register: not connected", logs[0])
+	assert.Equal(t, "healthy: register failed after 5s, retrying at the next check: zookeeper: register: not connected", logs[0],
+		"what happened: not a retry in 1ms")
 	assert.Equal(t, []string{"healthy: registered", "stopped: deregistered"}, logs[len(logs)-2:])
 }
 
@@ -223,9 +235,12 @@ func TestSidecarRetriesAFailedDeregistration(t *testing.T) {
 	stop := runSidecar(t, n.sidecar(1))
 	n.waitForLog(t, "healthy: registered")
 
-	n.set(func(n *fakeNode) { n.deregisterErr = errors.New("zookeeper: deregister: not connected") })
+	n.set(func(n *fakeNode) {
+		n.deregisterErr = errors.New("zookeeper: deregister: not connected")
+		n.callTakes = 2500 * time.Millisecond
+	})
 	n.down.Store(true)
-	n.waitForLog(t, "unhealthy (1 failure: connection refused): deregister failed, retrying in 1ms: zookeeper: deregister: not connected")
+	n.waitForLog(t, "unhealthy (1 failure: connection refused): deregister failed after 2.5s, retrying at the next check: zookeeper: deregister: not connected")
 	require.True(t, n.isRegistered())
 	n.set(func(n *fakeNode) { n.deregisterErr = nil })
 	waitFor(t, "the node deregistered", func() bool { return !n.isRegistered() })
@@ -442,8 +457,8 @@ func TestRegisterRetriesARegistryThatFails(t *testing.T) {
 
 	require.Equal(t, exitOK, r.stop(t))
 	require.Equal(t, []string{
-		"2026-11-27T10:00:00.000Z zkmicro: greeter-1 register failed, retrying in 10ms: zookeeper: register: not connected",
-		"2026-11-27T10:00:00.000Z zkmicro: greeter-1 register failed, retrying in 10ms: zookeeper: register: not connected",
+		"2026-11-27T10:00:00.000Z zkmicro: greeter-1 register failed after 0s, retrying at the next check: zookeeper: register: not connected",
+		"2026-11-27T10:00:00.000Z zkmicro: greeter-1 register failed after 0s, retrying at the next check: zookeeper: register: not connected",
 		"2026-11-27T10:00:00.000Z zkmicro: greeter-1 registered",
 		"2026-11-27T10:00:00.000Z zkmicro: greeter-1 stopped: deregistered",
 	}, ta.stderr.Lines())
