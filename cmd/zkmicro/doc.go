@@ -154,8 +154,19 @@
 // Checks that fail while the node is not registered are not logged, except
 // the first one after the start. Without --check the lines read
 // "registered" and "stopped: deregistered". The final deregistration is
-// bounded by --registry_timeout; if it fails, zkmicro exits 1 (ZooKeeper
-// still deletes the ephemeral node when the registry's session ends).
+// bounded by --registry_timeout. If it fails (ZooKeeper unreachable or
+// hanging), the sidecar logs "stopped: deregister failed after D: ERR;
+// ZooKeeper deletes the node when the session expires" and still exits 0:
+// it stopped as asked, and the node is ephemeral, so ZooKeeper deletes it
+// once the session times out (MICRO_REGISTRY_ZOOKEEPER_SESSION_TIMEOUT,
+// default 10s). A supervisor treats a non-zero exit after its own stop
+// request as a failure: systemd marks the unit failed (and runs its
+// OnFailure= units), and in a Kubernetes Job a container that exits
+// non-zero fails the pod; a ZooKeeper outage at that moment is neither the
+// sidecar's failure nor the workload's. The log line is the operator's
+// record. A stop takes at most --registry_timeout, plus up to a second to
+// close the connection: within the grace periods of systemd (90s) and
+// Kubernetes (30s) by default.
 //
 // The node registered is the go-micro registry.Service a go-micro client
 // expects: the service name and version and exactly one node with the id,
@@ -383,12 +394,13 @@
 //
 // # Exit codes
 //
-//	0  success, or interrupted (SIGINT, SIGTERM) while watching or registering
+//	0  success, or interrupted (SIGINT, SIGTERM) while watching or registering,
+//	   even if the sidecar's final deregistration fails (see register)
 //	1  runtime error, printed on stderr as "zkmicro: <error>": the registry
 //	   cannot be opened or fails a call, the service asked for does not
-//	   exist, the watcher fails, the sidecar's final deregistration fails, a
-//	   prune deletion fails, a doctor check FAILs, a config KEY does not
-//	   exist, a config write is refused, --prefix is not a valid prefix
+//	   exist, the watcher fails, a prune deletion fails, a doctor check
+//	   FAILs, a config KEY does not exist, a config write is refused,
+//	   --prefix is not a valid prefix
 //	2  usage error (unknown command or option, missing or extra argument,
 //	   invalid value): "zkmicro: <error>" and the command's usage on stderr
 //

@@ -233,7 +233,8 @@ func (a *app) register(cCtx *cli.Context) error {
 		a.surviveClosedOutput()
 	}
 	return a.withRegistry(regCfg, func(reg registry.Registry) error {
-		return a.newSidecar(cfg, reg, regCfg.timeout).run(cCtx.Context)
+		a.newSidecar(cfg, reg, regCfg.timeout).run(cCtx.Context)
+		return nil
 	})
 }
 

@@ -42,8 +42,8 @@ type sidecar struct {
 }
 
 // run keeps the node registered while healthy until ctx ends, then
-// deregisters it. It returns nil, or the error of that final Deregister.
-func (s *sidecar) run(ctx context.Context) error {
+// deregisters it.
+func (s *sidecar) run(ctx context.Context) {
 	checks := time.NewTicker(s.checkInterval)
 	defer checks.Stop()
 	refresh := time.NewTicker(s.registerInterval)
@@ -52,7 +52,8 @@ func (s *sidecar) run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			return s.stop(ctx)
+			s.stop(ctx)
+			return
 		case <-checks.C:
 			s.probe(ctx)
 		case <-refresh.C:
@@ -140,21 +141,25 @@ func (s *sidecar) deregisterNode(ctx context.Context, why string) {
 }
 
 // stop deregisters the node, if it may be registered, within stopTimeout
-// although ctx has ended.
-func (s *sidecar) stop(ctx context.Context) error {
+// although ctx has ended. A failure is logged, not returned: the sidecar
+// has stopped as asked, and ZooKeeper deletes the ephemeral node when the
+// registry's session expires (a supervisor that sees a stop fail would
+// mark the service failed, or fail the pod, for a ZooKeeper outage).
+func (s *sidecar) stop(ctx context.Context) {
 	if !s.mayExist {
 		s.logf("stopped: not registered")
-		return nil
+		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.stopTimeout)
 	defer cancel()
+	start := s.now()
 	if err := s.deregister(ctx); err != nil {
-		return fmt.Errorf("stopping: deregister node %q: %w", s.node, err)
+		s.logf("stopped: deregister failed after %s: %v; ZooKeeper deletes the node when the session expires", s.since(start), err)
+		return
 	}
 	s.mayExist = false
 	s.registered = false
 	s.logf("stopped: deregistered")
-	return nil
 }
 
 // since is the time from start to now, to the millisecond.

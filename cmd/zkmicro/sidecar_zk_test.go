@@ -13,6 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go-micro.dev/v4/selector"
 
+	"github.com/zkmicro/zookeeper/internal/engine"
+	"github.com/zkmicro/zookeeper/internal/faultproxy"
 	"github.com/zkmicro/zookeeper/internal/zktest"
 )
 
@@ -153,4 +155,33 @@ func TestBinarySidecarOutlivesAClosedLogPipe(t *testing.T) {
 	conn := rawConn(t, srv.Addr)
 	_, exists := ephemeralOwner(t, conn, nodePath("greeter", "greeter-1"))
 	require.False(t, exists, "deregistered when it stopped")
+}
+
+func TestBinarySidecarStoppedWhileZooKeeperHangsExitsZero(t *testing.T) {
+	t.Parallel()
+	srv := zktest.Start(t)
+	proxy, err := faultproxy.New(srv.Addr)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = proxy.Close() })
+	conn := rawConn(t, srv.Addr)
+	znode := nodePath("greeter", "greeter-1")
+	p := startBinary(t, []string{engine.EnvSessionTimeout + "=2s"},
+		zkArgs(proxy.Addr, "--registry_timeout", "2s", "register", "--name", "greeter", "--id", "greeter-1", "--address", "10.0.0.7:4100")...)
+	waitFor(t, "the node registered", func() bool {
+		_, exists := ephemeralOwner(t, conn, znode)
+		return exists
+	})
+
+	// ZooKeeper stops answering (a hung server, a partition), and the
+	// supervisor stops the sidecar (systemctl stop, a pod's deletion).
+	proxy.Partition()
+	code := p.stop(t, syscall.SIGTERM)
+
+	require.Equal(t, exitOK, code, "a stop asked for is a success; stderr:\n%s", p.stderr)
+	assert.Regexp(t, ` zkmicro: greeter-1 stopped: deregister failed after \S+: .+; ZooKeeper deletes the node when the session expires\n$`,
+		p.stderr.String())
+	zktest.Eventually(t, 30*time.Second, func() bool {
+		_, exists := ephemeralOwner(t, conn, znode)
+		return !exists
+	}, "the node gone once its session expired (2s)")
 }
