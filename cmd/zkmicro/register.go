@@ -47,7 +47,7 @@ func (a *app) registerCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "metadata", Usage: "node metadata `KEY=VALUE`; repeatable"},
 			&cli.StringFlag{Name: "check", Usage: "health check `URL`: tcp://HOST:PORT, http://URL or https://URL (2xx or 3xx is healthy)"},
 			&cli.StringFlag{Name: "check_ca", Usage: "an https check trusts only the CA certificates in the PEM `FILE` (default: the system's roots)"},
-			&cli.DurationFlag{Name: "check_interval", Usage: "`DURATION` between checks, and between retries of a failed registration", Value: defaultCheckInterval},
+			&cli.DurationFlag{Name: "check_interval", Usage: "`DURATION` between checks; a failed registration is retried at the next check", Value: defaultCheckInterval},
 			&cli.IntFlag{Name: "check_failures", Usage: "`N` consecutive failed checks deregister the node", Value: defaultCheckFailures},
 			&cli.DurationFlag{Name: "register_interval", Usage: "registers the node again every `DURATION` while healthy", Value: defaultRegisterInterval},
 		},
@@ -243,7 +243,6 @@ func (a *app) register(cCtx *cli.Context) error {
 func (a *app) newSidecar(cfg sidecarConfig, reg registry.Registry, stopTimeout time.Duration) *sidecar {
 	svc := nodeService(cfg, reg.String())
 	s := &sidecar{
-		node: cfg.id,
 		register: func(ctx context.Context) error {
 			return reg.Register(svc, registry.RegisterContext(ctx))
 		},

@@ -18,7 +18,6 @@ import (
 //
 // A sidecar starts no goroutine: its state belongs to the goroutine in run.
 type sidecar struct {
-	node       string                          // node id, for errors
 	register   func(ctx context.Context) error // registers the node; idempotent
 	deregister func(ctx context.Context) error // deregisters the node
 	check      healthCheck                     // nil: always healthy

@@ -41,7 +41,6 @@ var errRefused = errors.New("connection refused")
 // sidecar is a sidecar of n checking every millisecond.
 func (n *fakeNode) sidecar(maxFailures int) *sidecar {
 	return &sidecar{
-		node: "greeter-1",
 		register: func(context.Context) error {
 			n.mu.Lock()
 			defer n.mu.Unlock()
