@@ -51,6 +51,12 @@ type app struct {
 	stdout          io.Writer        // command output; help asked for with -h
 	stderr          io.Writer        // errors, usage after a usage error, the sidecar's log
 	now             func() time.Time // the clock of watch lines and the sidecar's log
+	// surviveClosedOutput, if set, is called by the sidecar before it
+	// starts: from then on a write to a closed stdout or stderr pipe fails
+	// instead of ending the process, so that a log nobody reads any more
+	// never stops it. The other commands end with their reader, as Unix
+	// tools do.
+	surviveClosedOutput func()
 }
 
 // usageError is a bad command line. Its message and the usage have been
@@ -81,17 +87,24 @@ func (a *app) run(ctx context.Context, args []string) int {
 		return exitUsage
 	case errors.As(err, &cliExit):
 		// Only urfave/cli's own help returns these.
-		fmt.Fprintf(a.stderr, "zkmicro: %v\n", err)
+		a.printError(err)
 		return exitUsage
 	default:
-		fmt.Fprintf(a.stderr, "zkmicro: %v\n", err)
+		a.printError(err)
 		return exitError
 	}
 }
 
+// printError prints "zkmicro: ERR" on stderr. An error may quote what a
+// remote party wrote (a name, a key, a server's answer): it is escaped for
+// the terminal.
+func (a *app) printError(err error) {
+	fmt.Fprintf(a.stderr, "zkmicro: %s\n", escapeForTerminal(err.Error(), false))
+}
+
 // newCLI builds the command tree.
 func (a *app) newCLI(helpErr *error) *cli.App {
-	return &cli.App{
+	cliApp := &cli.App{
 		Name:                      "zkmicro",
 		Usage:                     "inspect a go-micro registry in ZooKeeper, and register servers in it",
 		UsageText:                 "zkmicro [global options] command [command options] [arguments...]",
@@ -130,6 +143,8 @@ func (a *app) newCLI(helpErr *error) *cli.App {
 			a.configCommand(),
 		},
 	}
+	showDefaults(cliApp.Flags, cliApp.Commands)
+	return cliApp
 }
 
 // rootAction runs when no command is named, or an unknown one.
@@ -153,7 +168,8 @@ func (a *app) onUsageError(cCtx *cli.Context, err error, isSubcommand bool) erro
 // reportUsage prints "zkmicro: ERR" and the usage of cmd (of the app when
 // cmd is nil) on stderr, and returns err as a usageError.
 func (a *app) reportUsage(cCtx *cli.Context, cmd *cli.Command, err error) error {
-	fmt.Fprintf(a.stderr, "zkmicro: %v\n\n", err)
+	a.printError(err)
+	fmt.Fprintln(a.stderr)
 	if cmd == nil {
 		cli.HelpPrinter(a.stderr, cli.AppHelpTemplate, cCtx.App)
 	} else {
@@ -246,7 +262,10 @@ func (a *app) withRegistry(cfg registryConfig, fn func(registry.Registry) error)
 	return fn(reg)
 }
 
-// logf prints a timestamped line on stderr: "<time> zkmicro: <message>".
+// logf prints a timestamped line on stderr: "<time> zkmicro: <message>",
+// the message escaped for the terminal (it may quote remote text: a node
+// id, a health check's answer, a znode the registry skipped).
 func (a *app) logf(format string, args ...any) {
-	fmt.Fprintf(a.stderr, "%s zkmicro: %s\n", a.now().UTC().Format(timestampLayout), fmt.Sprintf(format, args...))
+	msg := escapeForTerminal(fmt.Sprintf(format, args...), false)
+	fmt.Fprintf(a.stderr, "%s zkmicro: %s\n", a.now().UTC().Format(timestampLayout), msg)
 }

@@ -120,6 +120,31 @@ func TestHelpExitsZeroWithUsageOnStdout(t *testing.T) {
 	}
 }
 
+func TestEveryHelpStatesTheRealDefaults(t *testing.T) {
+	// optionsOf is the (GLOBAL) OPTIONS section of a usage, and what
+	// follows it.
+	optionsOf := func(t *testing.T, args ...string) string {
+		t.Helper()
+		ta := newTestApp(t)
+		require.Equal(t, exitOK, ta.run(t, args...), "stderr:\n%s", ta.stderr.String())
+		_, options, found := strings.Cut(ta.stdout.String(), "OPTIONS:\n")
+		require.True(t, found, "zkmicro %s: no OPTIONS in\n%s", strings.Join(args, " "), ta.stdout.String())
+		return options
+	}
+	for _, cmd := range []string{"services", "get", "watch", "register", "prune", "doctor", "config"} {
+		t.Run(cmd, func(t *testing.T) {
+			assert.Equal(t, optionsOf(t, cmd, "--help"), optionsOf(t, "help", cmd), "help %s and %s --help", cmd, cmd)
+		})
+	}
+	register := optionsOf(t, "help", "register")
+	for _, want := range []string{`(default: "latest")`, "(default: 5s)", "(default: 3)", "(default: 30s)"} {
+		assert.Contains(t, register, want)
+	}
+	assert.Contains(t, optionsOf(t, "help", "prune"), "(default: 1s)")
+	assert.Contains(t, optionsOf(t, "help", "config"), `(default: "/micro-config")`)
+	assert.Contains(t, optionsOf(t, "help"), "(default: 5s)", "--registry_timeout")
+}
+
 func TestGlobalOptionsOpenTheRegistry(t *testing.T) {
 	tests := []struct {
 		name        string

@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"time"
 )
@@ -22,7 +24,7 @@ const maxCheckTimeout = 5 * time.Second
 type healthCheck func(ctx context.Context) error
 
 // parseCheckURL validates --check: tcp://HOST:PORT, or an http:// or
-// https:// URL with a host.
+// https:// URL with a host; a port, required for tcp, must be in 1–65535.
 func parseCheckURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -40,6 +42,11 @@ func parseCheckURL(raw string) (*url.URL, error) {
 	case "http", "https":
 		if u.Hostname() == "" {
 			return nil, fmt.Errorf("--check %q: no host", raw)
+		}
+		if port := u.Port(); port != "" {
+			if _, err := parseHostPort(net.JoinHostPort(u.Hostname(), port)); err != nil {
+				return nil, fmt.Errorf("--check %q: %w", raw, err)
+			}
 		}
 		return u, nil
 	default:
@@ -59,6 +66,22 @@ func parseHostPort(address string) (int, error) {
 		return 0, fmt.Errorf("port %q: want a number from 1 to 65535", portText)
 	}
 	return port, nil
+}
+
+// checkTLSConfig is the TLS configuration of an https check that trusts
+// only the CA certificates in the PEM file caFile (--check_ca): a private
+// CA, or a server's self-signed certificate. Server names are verified as
+// usual.
+func checkTLSConfig(caFile string) (*tls.Config, error) {
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("--check_ca: %w", err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("--check_ca %q: no PEM certificate in it", caFile)
+	}
+	return &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}, nil
 }
 
 // newHealthCheck returns the check of target, a URL accepted by
@@ -84,9 +107,14 @@ func tcpCheck(address string) healthCheck {
 	}
 }
 
-// httpCheck is healthy when a GET of target answers a 2xx or 3xx status.
-// Redirects are not followed, no proxy is used and every check opens a new
-// connection, which also leaves no idle connection behind.
+// maxCheckBody is how much of a healthy answer's body a check reads.
+const maxCheckBody = 4 << 10
+
+// httpCheck is healthy when a GET of target answers a 2xx or 3xx status
+// and its body, or its first maxCheckBody bytes, arrives by the check's
+// deadline: a server that sends its headers and then stalls is not
+// healthy. Redirects are not followed, no proxy is used and every check
+// opens a new connection, which also leaves no idle connection behind.
 func httpCheck(target *url.URL, tlsConfig *tls.Config) healthCheck {
 	client := &http.Client{
 		Transport: &http.Transport{
@@ -107,9 +135,13 @@ func httpCheck(target *url.URL, tlsConfig *tls.Config) healthCheck {
 			return err // a *url.Error: names the URL without its password
 		}
 		defer resp.Body.Close()
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
 		if resp.StatusCode < 200 || resp.StatusCode > 399 {
 			return fmt.Errorf("GET %s: status %s", target.Redacted(), resp.Status)
+		}
+		// The request's context bounds the body too: a stalled body fails
+		// at the deadline.
+		if _, err := io.Copy(io.Discard, io.LimitReader(resp.Body, maxCheckBody)); err != nil {
+			return fmt.Errorf("GET %s: status %s, but the body: %w", target.Redacted(), resp.Status, err)
 		}
 		return nil
 	}

@@ -24,6 +24,8 @@ func TestParseCheckURL(t *testing.T) {
 		"tcp://[::1]:8080",
 		"http://127.0.0.1:8080/health",
 		"https://svc.internal/healthz?deep=1",
+		"https://svc.internal:65535/healthz",
+		"http://[::1]:1/",
 		"HTTP://127.0.0.1:8080/",
 	} {
 		t.Run(raw, func(t *testing.T) {
@@ -41,6 +43,9 @@ func TestParseCheckURL(t *testing.T) {
 		"tcp://127.0.0.1:99999":     `port "99999": want a number from 1 to 65535`,
 		"tcp://127.0.0.1:8080/path": "want tcp://HOST:PORT and nothing more",
 		"http:///health":            "no host",
+		"http://127.0.0.1:99999/":   `port "99999": want a number from 1 to 65535`,
+		"https://[::1]:0/health":    `port "0": want a number from 1 to 65535`,
+		"http://svc:65536":          `port "65536": want a number from 1 to 65535`,
 		"http://%zz":                "invalid URL escape",
 	} {
 		t.Run(raw, func(t *testing.T) {
@@ -175,6 +180,37 @@ func TestHTTPCheckGivesUpAtItsDeadline(t *testing.T) {
 	err = newHealthCheck(target, nil)(ctx)
 
 	require.ErrorIs(t, err, context.DeadlineExceeded)
+}
+
+func TestHTTPCheckOfABodyThatStallsFailsAtItsDeadline(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/large" {
+			_, _ = w.Write(make([]byte, 10*maxCheckBody)) // then stalls, unread
+		} else {
+			_, _ = w.Write([]byte("ok, and more to come")) // a 200, then the body stalls
+		}
+		w.(http.Flusher).Flush()
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	t.Cleanup(srv.Close) // after release: cleanups run last-in first-out
+	t.Cleanup(func() { close(release) })
+
+	target, err := parseCheckURL(srv.URL + "/health")
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	err = newHealthCheck(target, nil)(ctx)
+	require.ErrorContains(t, err, "GET "+srv.URL+"/health: status 200 OK, but the body: ")
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+
+	// A body longer than what a check reads is not waited for.
+	target, err = parseCheckURL(srv.URL + "/large")
+	require.NoError(t, err)
+	require.NoError(t, newHealthCheck(target, nil)(checkCtx(t)))
 }
 
 func TestHTTPSCheckVerifiesCertificates(t *testing.T) {

@@ -199,7 +199,7 @@ func (a *app) configGet(cCtx *cli.Context) error {
 
 // writeConfigValue writes value, valid JSON, and a newline: as compact JSON
 // for -o json; for people, a string as it is and anything else as
-// indented JSON.
+// indented JSON, escaped for the terminal (line feeds and tabs kept).
 func writeConfigValue(w io.Writer, value json.RawMessage, format string) error {
 	var b bytes.Buffer
 	var s string
@@ -207,11 +207,14 @@ func writeConfigValue(w io.Writer, value json.RawMessage, format string) error {
 	case format == outputJSON:
 		b.Write(compactJSON(value))
 	case bytes.HasPrefix(bytes.TrimLeft(value, " \t\r\n"), []byte(`"`)) && json.Unmarshal(value, &s) == nil:
-		b.WriteString(s)
+		b.WriteString(escapeForTerminal(s, true))
 	default:
-		if err := json.Indent(&b, compactJSON(value), "", "  "); err != nil {
-			b.Write(value)
+		var indented bytes.Buffer
+		if err := json.Indent(&indented, compactJSON(value), "", "  "); err != nil {
+			indented.Reset()
+			indented.Write(value)
 		}
+		b.WriteString(escapeForTerminal(indented.String(), true))
 	}
 	b.WriteByte('\n')
 	_, err := w.Write(b.Bytes())
@@ -357,7 +360,8 @@ type configChangeJSON struct {
 }
 
 // writeConfigChange writes the line of change c seen at t: "TIME ACTION
-// KEY VALUE", or a JSON object for -o json.
+// KEY VALUE", KEY and VALUE escaped for the terminal, or a JSON object for
+// -o json.
 func writeConfigChange(w io.Writer, t time.Time, c configChange, format string) error {
 	stamp := t.UTC().Format(timestampLayout)
 	if format == outputJSON {
@@ -369,6 +373,6 @@ func writeConfigChange(w io.Writer, t time.Time, c configChange, format string) 
 		}
 		return enc.Encode(configChangeJSON{Time: stamp, Action: c.action, Key: keyName(c.path), Path: path, Value: c.value})
 	}
-	_, err := fmt.Fprintln(w, stamp, c.action, field(keyName(c.path)), strings.TrimSpace(string(c.value)))
+	_, err := fmt.Fprintln(w, stamp, c.action, field(keyName(c.path)), field(strings.TrimSpace(string(c.value))))
 	return err
 }

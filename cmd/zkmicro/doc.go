@@ -112,19 +112,28 @@
 //	                         is replaced with an IP of this machine (its first
 //	                         private one), as a go-micro server does.
 //	--version V              service version; default "latest", as go-micro's
+//	                         servers have it
 //	--id ID                  node id, unique within the service; default
 //	                         NAME-<random UUID>, as a go-micro server builds it
 //	--metadata KEY=VALUE     node metadata; repeatable; the value may contain "="
 //	                         and ","; a key may be given once
 //	--check URL              health check: tcp://HOST:PORT (a TCP connect),
-//	                         http://URL or https://URL (a GET; any 2xx or 3xx
-//	                         status is healthy; redirects are not followed;
-//	                         https certificates are verified against the system's
-//	                         roots; no proxy is used). Without --check the
-//	                         node is registered until the sidecar stops.
+//	                         http://URL or https://URL (a GET: healthy if the
+//	                         status is 2xx or 3xx and the body, or its first
+//	                         4 KiB, arrives within the check's bound; redirects
+//	                         are not followed; no proxy is used). A port must be
+//	                         in 1-65535. Without --check the node is registered
+//	                         until the sidecar stops.
+//	--check_ca FILE          an https check trusts only the CA certificates in
+//	                         the PEM FILE (a private CA, or the server's own
+//	                         self-signed certificate); default: the system's
+//	                         roots. The server's name is verified either way:
+//	                         no option skips verification, since a check that
+//	                         anyone in between can answer proves nothing.
 //	--check_interval D       between checks (> 0), default 5s. Each check is
-//	                         bounded by min(D, 5s). Without --check, the
-//	                         interval between retries of a failed registration.
+//	                         bounded by min(D, 5s). A failed registration is
+//	                         retried at the next check (without --check, a
+//	                         check that always passes).
 //	--check_failures N       consecutive failed checks that deregister the node
 //	                         (>= 1), default 3
 //	--register_interval D    registers the node again this often while healthy
@@ -135,23 +144,41 @@
 // The sidecar checks at once, registers the node on the first passing
 // check, deregisters it after --check_failures consecutive failures,
 // registers it again on the next passing check, and retries a failed
-// registration or deregistration at the next check. It logs each transition
-// to stderr, a line each (time, "zkmicro:", node id, what happened), for
-// example:
+// registration or deregistration at the next check. Each registration and
+// deregistration may block until --registry_timeout (while ZooKeeper
+// cannot be reached, it does); a check that falls due meanwhile runs as
+// soon as it returns, so while ZooKeeper hangs the attempts follow each
+// other every --registry_timeout or so, and each failure says how long the
+// attempt took. It logs each transition to stderr, a line each (time,
+// "zkmicro:", node id, what happened), for example:
 //
 //	2026-11-27T10:00:00.000Z zkmicro: greeter-5b1c... unhealthy (dial tcp 127.0.0.1:8080: connect: connection refused): not registered
 //	2026-11-27T10:00:05.000Z zkmicro: greeter-5b1c... healthy: registered
 //	2026-11-27T10:00:10.000Z zkmicro: greeter-5b1c... check failed (1 of 3): dial tcp 127.0.0.1:8080: connect: connection refused
 //	2026-11-27T10:00:20.000Z zkmicro: greeter-5b1c... unhealthy (3 consecutive failures: dial tcp ...: connection refused): deregistered
-//	2026-11-27T10:00:25.000Z zkmicro: greeter-5b1c... healthy: register failed, retrying in 5s: zookeeper: ...
-//	2026-11-27T10:00:30.000Z zkmicro: greeter-5b1c... healthy: registered
+//	2026-11-27T10:00:30.000Z zkmicro: greeter-5b1c... healthy: register failed after 5s, retrying at the next check: zookeeper: ...
+//	2026-11-27T10:00:30.002Z zkmicro: greeter-5b1c... healthy: registered
 //	2026-11-27T10:00:35.000Z zkmicro: greeter-5b1c... stopped: deregistered
 //
+// A log that nobody reads any more does not stop the sidecar: with stderr
+// a pipe whose reader has gone (`zkmicro register ... 2>&1 | head -1`),
+// lines that cannot be written are dropped and it goes on checking.
 // Checks that fail while the node is not registered are not logged, except
 // the first one after the start. Without --check the lines read
 // "registered" and "stopped: deregistered". The final deregistration is
-// bounded by --registry_timeout; if it fails, zkmicro exits 1 (ZooKeeper
-// still deletes the ephemeral node when the registry's session ends).
+// bounded by --registry_timeout. If it fails (ZooKeeper unreachable or
+// hanging), the sidecar logs "stopped: deregister failed after D: ERR;
+// ZooKeeper deletes the node when the session expires" and still exits 0:
+// it stopped as asked, and the node is ephemeral, so ZooKeeper deletes it
+// once the session times out (MICRO_REGISTRY_ZOOKEEPER_SESSION_TIMEOUT,
+// default 10s). A supervisor treats a non-zero exit after its own stop
+// request as a failure: systemd marks the unit failed (and runs its
+// OnFailure= units), and in a Kubernetes Job a container that exits
+// non-zero fails the pod; a ZooKeeper outage at that moment is neither the
+// sidecar's failure nor the workload's. The log line is the operator's
+// record. A stop takes at most --registry_timeout, plus up to a second to
+// close the connection: within the grace periods of systemd (90s) and
+// Kubernetes (30s) by default.
 //
 // The node registered is the go-micro registry.Service a go-micro client
 // expects: the service name and version and exactly one node with the id,
@@ -205,10 +232,13 @@
 // behind a firewall that rejects connections looks stale. The older plugin
 // writes its node again at its next registration, so a mistake heals.
 //
-// The table has the columns SERVICE, VERSION, ID, ADDRESS, STATUS and
-// DETAIL (why: "connection refused", the dial error, why the data is not a
-// registration), one row per znode, sorted by path. With -o json it prints
-// a JSON array, empty when there is nothing to prune, in the same order, of
+// The table has the columns PATH (the znode judged, and the one --delete
+// deletes), VERSION, ADDRESS, STATUS and DETAIL (why: "connection
+// refused", the dial error, why the data is not a registration), one row
+// per znode, sorted by path. The service and node id that the znode's data
+// claims, which need not match its path, are in the JSON. With -o json it
+// prints a JSON array, empty when there is nothing to prune, in the same
+// order, of
 //
 //	{"path": "/micro-registry/greeter/greeter-2", "service": "greeter", "version": "1.0.0",
 //	 "id": "greeter-2", "address": "10.0.0.8:4100", "status": "stale", "detail": "connection refused"}
@@ -454,14 +484,27 @@
 //	$ echo $?
 //	1
 //
+// Names, versions, ids, addresses, metadata, configuration keys and values
+// are whatever anyone allowed to write them wrote. In text output (tables,
+// watch lines, config values, log lines and errors) every character that
+// could drive a terminal or reorder what it shows prints as an escape: C0
+// and C1 control characters and DEL (ESC as \x1b, BEL as \x07, tab, line
+// feed and carriage return as \t, \n and \r), Unicode format characters
+// such as the right-to-left override (\u202e), the line and paragraph
+// separators, and each byte that is not UTF-8 (\xff). config get keeps
+// the line feeds and tabs of a value, which prints as a block. -o json is
+// exact, for programs: JSON escapes the control characters below U+0020,
+// but not DEL, C1 or format characters.
+//
 // # Exit codes
 //
-//	0  success, or interrupted (SIGINT, SIGTERM) while watching or registering
+//	0  success, or interrupted (SIGINT, SIGTERM) while watching or registering,
+//	   even if the sidecar's final deregistration fails (see register)
 //	1  runtime error, printed on stderr as "zkmicro: <error>": the registry
 //	   cannot be opened or fails a call, the service asked for does not
-//	   exist, the watcher fails, the sidecar's final deregistration fails, a
-//	   prune deletion fails, a doctor check FAILs, a config KEY does not
-//	   exist, a config write is refused, --prefix is not a valid prefix
+//	   exist, the watcher fails, a prune deletion fails, a doctor check
+//	   FAILs, a config KEY does not exist, a config write is refused,
+//	   --prefix is not a valid prefix
 //	2  usage error (unknown command or option, missing or extra argument,
 //	   invalid value): "zkmicro: <error>" and the command's usage on stderr
 //

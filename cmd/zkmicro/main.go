@@ -27,6 +27,10 @@ func main() {
 		stdout: os.Stdout,
 		stderr: os.Stderr,
 		now:    time.Now,
+		// Unless SIGPIPE is ignored (or notified), Go ends the process at
+		// a write to a closed pipe on fd 1 or 2 (os/signal, "SIGPIPE");
+		// ignored, the write fails with EPIPE.
+		surviveClosedOutput: func() { signal.Ignore(syscall.SIGPIPE) },
 	}
 	a.newRegistry = func(addrs []string, timeout time.Duration) (registry.Registry, error) {
 		return newRegistry(addrs, timeout, registryLogger{logf: a.logf})

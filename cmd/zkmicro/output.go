@@ -57,19 +57,17 @@ func writeTable(w io.Writer, header []string, rows [][]string) error {
 	return tw.Flush()
 }
 
-// controlEscaper keeps a value on its line and in its column.
-var controlEscaper = strings.NewReplacer("\t", `\t`, "\n", `\n`, "\r", `\r`)
-
 // field is s for human output: "-" when empty, so that columns stay
-// countable, and tabs and line breaks escaped.
+// countable, and escaped for the terminal on one line (escapeForTerminal).
 func field(s string) string {
 	if s == "" {
 		return "-"
 	}
-	return controlEscaper.Replace(s)
+	return escapeForTerminal(s, false)
 }
 
-// formatMetadata is md as sorted key=value pairs joined by ",", or "-".
+// formatMetadata is md as sorted key=value pairs joined by ",", or "-",
+// escaped for the terminal on one line.
 func formatMetadata(md map[string]string) string {
 	if len(md) == 0 {
 		return "-"
@@ -79,5 +77,5 @@ func formatMetadata(md map[string]string) string {
 		pairs = append(pairs, k+"="+v)
 	}
 	sort.Strings(pairs)
-	return controlEscaper.Replace(strings.Join(pairs, ","))
+	return escapeForTerminal(strings.Join(pairs, ","), false)
 }

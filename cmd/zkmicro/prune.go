@@ -112,15 +112,18 @@ func (a *app) prune(cCtx *cli.Context) error {
 	})
 }
 
+// writePrune prints entries as JSON, or as a table that names each
+// registration by its path: what prune judges and deletes, whatever
+// service and id its data claims (those are in the JSON).
 func (a *app) writePrune(format string, entries []pruneEntry) error {
 	if format == outputJSON {
 		return writeJSON(a.stdout, entries)
 	}
 	rows := make([][]string, 0, len(entries))
 	for _, e := range entries {
-		rows = append(rows, []string{field(e.Service), field(e.Version), field(e.ID), field(e.Address), e.Status, field(e.Detail)})
+		rows = append(rows, []string{field(e.Path), field(e.Version), field(e.Address), e.Status, field(e.Detail)})
 	}
-	return writeTable(a.stdout, []string{"SERVICE", "VERSION", "ID", "ADDRESS", "STATUS", "DETAIL"}, rows)
+	return writeTable(a.stdout, []string{"PATH", "VERSION", "ADDRESS", "STATUS", "DETAIL"}, rows)
 }
 
 // pruner finds, probes and deletes the registrations without an owner

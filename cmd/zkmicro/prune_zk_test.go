@@ -29,10 +29,10 @@ func TestBinaryPruneDeletesOnlyTheOldPluginsDeadRegistrations(t *testing.T) {
 
 	r := runBinary(t, nil, zkArgs(srv.Addr, "prune")...)
 	require.Equal(t, exitOK, r.code, "stderr:\n%s", r.stderr)
-	require.Equal(t, table(t, []string{"SERVICE", "VERSION", "ID", "ADDRESS", "STATUS", "DETAIL"},
-		[]string{"greeter", "-", "garbage", "-", "invalid", "not a service registration: not a JSON object"},
-		[]string{"greeter", "1.0.0", "greeter-1", live.addr(), "alive", "-"},
-		[]string{"greeter", "1.0.0", "greeter-2", dead, "stale", "connection refused"},
+	require.Equal(t, table(t, []string{"PATH", "VERSION", "ADDRESS", "STATUS", "DETAIL"},
+		[]string{garbagePath, "-", "-", "invalid", "not a service registration: not a JSON object"},
+		[]string{alivePath, "1.0.0", live.addr(), "alive", "-"},
+		[]string{deadPath, "1.0.0", dead, "stale", "connection refused"},
 	), r.stdout, "sorted by path")
 	require.Empty(t, r.stderr)
 
@@ -63,6 +63,34 @@ func TestBinaryPruneDeletesOnlyTheOldPluginsDeadRegistrations(t *testing.T) {
 		_, exists := ephemeralOwner(t, conn, p)
 		assert.True(t, exists, "%s is kept", p)
 	}
+}
+
+func TestBinaryPruneNamesThePathItDeletesNotWhatTheDataClaims(t *testing.T) {
+	t.Parallel()
+	srv := zktest.Start(t)
+	conn := rawConn(t, srv.Addr)
+	dead := closedPort(t)
+	// The znode of "greeter-\u202e2" (a right-to-left override, which
+	// ZooKeeper allows in a path) whose data claims another service and id.
+	claim, err := json.Marshal(oneNodeService("billing", "1.0.0", "billing-1", dead, nil))
+	require.NoError(t, err)
+	znode := plantOldRegistration(t, conn, oneNodeService("greeter", "1.0.0", "greeter-\u202e2", dead, nil), claim)
+	shown := "/micro-registry/greeter/greeter-\\u202e2"
+
+	r := runBinary(t, nil, zkArgs(srv.Addr, "prune")...)
+	require.Equal(t, exitOK, r.code, "stderr:\n%s", r.stderr)
+	requireTerminalSafe(t, r.stdout, false)
+	require.Equal(t, table(t, []string{"PATH", "VERSION", "ADDRESS", "STATUS", "DETAIL"},
+		[]string{shown, "1.0.0", dead, "stale", "connection refused"},
+	), r.stdout)
+
+	r = runBinary(t, nil, zkArgs(srv.Addr, "prune", "--delete")...)
+	require.Equal(t, exitOK, r.code, "stderr:\n%s", r.stderr)
+	require.Equal(t, table(t, []string{"PATH", "VERSION", "ADDRESS", "STATUS", "DETAIL"},
+		[]string{shown, "1.0.0", dead, "deleted", "connection refused"},
+	), r.stdout)
+	_, exists := ephemeralOwner(t, conn, znode)
+	require.False(t, exists, "the znode shown is the one deleted")
 }
 
 func TestPruneKeepsARegistrationThatChangedSinceItWasRead(t *testing.T) {

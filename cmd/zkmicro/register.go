@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -34,7 +35,7 @@ func (a *app) registerCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "register",
 		Usage:     "keep a node of a server registered while its health check passes (a sidecar)",
-		UsageText: "zkmicro register --name NAME --address HOST:PORT [--version V] [--id ID] [--metadata KEY=VALUE]... [--check URL] [--check_interval D] [--check_failures N] [--register_interval D]",
+		UsageText: "zkmicro register --name NAME --address HOST:PORT [--version V] [--id ID] [--metadata KEY=VALUE]... [--check URL] [--check_ca FILE] [--check_interval D] [--check_failures N] [--register_interval D]",
 		Description: "Registers a node for the server at --address on the first passing check, deregisters it\n" +
 			"after --check_failures consecutive failures, registers it again once healthy, and deregisters\n" +
 			"it at SIGINT or SIGTERM. Without --check the node stays registered until then.",
@@ -45,7 +46,8 @@ func (a *app) registerCommand() *cli.Command {
 			&cli.StringFlag{Name: "id", Usage: "node `ID`, unique within the service (default: NAME-<random UUID>)"},
 			&cli.StringSliceFlag{Name: "metadata", Usage: "node metadata `KEY=VALUE`; repeatable"},
 			&cli.StringFlag{Name: "check", Usage: "health check `URL`: tcp://HOST:PORT, http://URL or https://URL (2xx or 3xx is healthy)"},
-			&cli.DurationFlag{Name: "check_interval", Usage: "`DURATION` between checks, and between retries of a failed registration", Value: defaultCheckInterval},
+			&cli.StringFlag{Name: "check_ca", Usage: "an https check trusts only the CA certificates in the PEM `FILE` (default: the system's roots)"},
+			&cli.DurationFlag{Name: "check_interval", Usage: "`DURATION` between checks; a failed registration is retried at the next check", Value: defaultCheckInterval},
 			&cli.IntFlag{Name: "check_failures", Usage: "`N` consecutive failed checks deregister the node", Value: defaultCheckFailures},
 			&cli.DurationFlag{Name: "register_interval", Usage: "registers the node again every `DURATION` while healthy", Value: defaultRegisterInterval},
 		},
@@ -58,6 +60,7 @@ func (a *app) registerCommand() *cli.Command {
 // registerFlags are the register command's options as given.
 type registerFlags struct {
 	name, address, version, id, check string
+	checkCA                           string // --check_ca: a PEM file
 	metadata                          []string
 	checkInterval, registerInterval   time.Duration
 	checkFailures                     int
@@ -69,6 +72,7 @@ type sidecarConfig struct {
 	address           string            // as clients dial it: an unspecified host replaced
 	metadata          map[string]string // from --metadata only
 	check             *url.URL          // nil: no health check
+	checkTLS          *tls.Config       // for an https check; nil: the system's roots
 	checkInterval     time.Duration
 	checkFailures     int
 	registerInterval  time.Duration
@@ -104,6 +108,15 @@ func (f registerFlags) validate() (sidecarConfig, error) {
 			return sidecarConfig{}, err
 		}
 	}
+	var tlsConfig *tls.Config
+	if f.checkCA != "" {
+		if check == nil || check.Scheme != "https" {
+			return sidecarConfig{}, errors.New("--check_ca: only for an https:// --check")
+		}
+		if tlsConfig, err = checkTLSConfig(f.checkCA); err != nil {
+			return sidecarConfig{}, err
+		}
+	}
 	if f.checkInterval <= 0 {
 		return sidecarConfig{}, fmt.Errorf("--check_interval %s: must be > 0", f.checkInterval)
 	}
@@ -120,6 +133,7 @@ func (f registerFlags) validate() (sidecarConfig, error) {
 		address:          address,
 		metadata:         metadata,
 		check:            check,
+		checkTLS:         tlsConfig,
 		checkInterval:    f.checkInterval,
 		checkFailures:    f.checkFailures,
 		registerInterval: f.registerInterval,
@@ -199,6 +213,7 @@ func (a *app) register(cCtx *cli.Context) error {
 		version:          cCtx.String("version"),
 		id:               cCtx.String("id"),
 		check:            cCtx.String("check"),
+		checkCA:          cCtx.String("check_ca"),
 		metadata:         cCtx.StringSlice("metadata"),
 		checkInterval:    cCtx.Duration("check_interval"),
 		checkFailures:    cCtx.Int("check_failures"),
@@ -211,8 +226,15 @@ func (a *app) register(cCtx *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if a.surviveClosedOutput != nil {
+		// `zkmicro register ... 2>&1 | head`: the node must stay checked
+		// when its log has no reader; log lines that cannot be written are
+		// dropped.
+		a.surviveClosedOutput()
+	}
 	return a.withRegistry(regCfg, func(reg registry.Registry) error {
-		return a.newSidecar(cfg, reg, regCfg.timeout).run(cCtx.Context)
+		a.newSidecar(cfg, reg, regCfg.timeout).run(cCtx.Context)
+		return nil
 	})
 }
 
@@ -221,7 +243,6 @@ func (a *app) register(cCtx *cli.Context) error {
 func (a *app) newSidecar(cfg sidecarConfig, reg registry.Registry, stopTimeout time.Duration) *sidecar {
 	svc := nodeService(cfg, reg.String())
 	s := &sidecar{
-		node: cfg.id,
 		register: func(ctx context.Context) error {
 			return reg.Register(svc, registry.RegisterContext(ctx))
 		},
@@ -236,9 +257,10 @@ func (a *app) newSidecar(cfg sidecarConfig, reg registry.Registry, stopTimeout t
 		logf: func(format string, args ...any) {
 			a.logf("%s %s", cfg.id, fmt.Sprintf(format, args...))
 		},
+		now: a.now,
 	}
 	if cfg.check != nil {
-		s.check = newHealthCheck(cfg.check, nil)
+		s.check = newHealthCheck(cfg.check, cfg.checkTLS)
 	}
 	return s
 }

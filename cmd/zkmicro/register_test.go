@@ -1,7 +1,14 @@
 package main
 
 import (
+	"crypto/tls"
+	"io"
+	"log"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,6 +18,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go-micro.dev/v4/registry"
+
+	"github.com/zkmicro/zookeeper/internal/zktest"
 )
 
 // validFlags is a register command line with every default, as urfave/cli
@@ -89,6 +98,16 @@ func TestRegisterFlagsInvalid(t *testing.T) {
 		{"metadata key twice", func(f *registerFlags) { f.metadata = []string{"team=a", "team=b"} }, `--metadata "team=b": key "team" given twice`},
 		{"check scheme", func(f *registerFlags) { f.check = "ftp://10.0.0.7:21" }, `--check "ftp://10.0.0.7:21": want tcp://HOST:PORT, http://URL or https://URL`},
 		{"check tcp without port", func(f *registerFlags) { f.check = "tcp://10.0.0.7" }, `--check "tcp://10.0.0.7": want HOST:PORT`},
+		{"check CA without a check", func(f *registerFlags) { f.checkCA = "ca.pem" }, "--check_ca: only for an https:// --check"},
+		{"check CA of an http check", func(f *registerFlags) {
+			f.check, f.checkCA = "http://127.0.0.1:8080/health", "ca.pem"
+		}, "--check_ca: only for an https:// --check"},
+		{"check CA that is not there", func(f *registerFlags) {
+			f.check, f.checkCA = "https://127.0.0.1:8443/health", filepath.Join(t.TempDir(), "ca.pem")
+		}, "--check_ca: open "},
+		{"check CA without a certificate", func(f *registerFlags) {
+			f.check, f.checkCA = "https://127.0.0.1:8443/health", writeFile(t, "ca.pem", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
+		}, `ca.pem": no PEM certificate in it`},
 		{"zero interval", func(f *registerFlags) { f.checkInterval = 0 }, "--check_interval 0s: must be > 0"},
 		{"negative interval", func(f *registerFlags) { f.checkInterval = -time.Second }, "--check_interval -1s: must be > 0"},
 		{"zero failures", func(f *registerFlags) { f.checkFailures = 0 }, "--check_failures 0: must be >= 1"},
@@ -191,4 +210,44 @@ func TestRegisterCheckTimeoutIsTheIntervalUpToFiveSeconds(t *testing.T) {
 			assert.Equal(t, want, s.checkTimeout)
 		})
 	}
+}
+
+// writeFile writes content to a file named name in a new temporary
+// directory, and returns its path.
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
+	return p
+}
+
+func TestRegisterChecksHTTPSWithThePrivateCAOfCheckCA(t *testing.T) {
+	pki := zktest.NewPKI(t, "health") // a server certificate for 127.0.0.1, from a private CA
+	cert, err := tls.LoadX509KeyPair(pki.ServerFile, pki.ServerKeyFile)
+	require.NoError(t, err)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes are expected
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	args := []string{"register", "--name", "greeter", "--id", "greeter-1", "--address", "10.0.0.7:4100",
+		// The first check loads the system's roots: slow on a busy machine.
+		"--check", srv.URL + "/health", "--check_interval", "5s"}
+
+	for name, extra := range map[string][]string{
+		"the system's roots": nil,
+		"another CA":         {"--check_ca", zktest.NewPKI(t, "other").CAFile},
+	} {
+		ta := newTestApp(t)
+		r := ta.start(t, append(args, extra...)...)
+		waitFor(t, "the first check", func() bool { return len(ta.stderr.Lines()) > 0 })
+		require.Equal(t, exitOK, r.stop(t))
+		assert.Contains(t, ta.stderr.Lines()[0], "certificate signed by unknown authority): not registered",
+			"%s do not trust the server", name)
+	}
+
+	ta := newTestApp(t)
+	r := ta.start(t, append(args, "--check_ca", pki.CAFile)...)
+	waitForNodes(t, ta.reg, "greeter", "greeter-1")
+	require.Equal(t, exitOK, r.stop(t), "stderr:\n%s", ta.stderr.String())
 }

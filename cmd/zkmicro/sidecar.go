@@ -12,11 +12,12 @@ import (
 // checks, and registers it again on the next passing check. While healthy it
 // registers the node again every registerInterval, which restores it if
 // something removed it. A failed Register or Deregister is retried at the
-// next check. When run's context ends it deregisters the node.
+// next check; each call may block until the registry gives up (its
+// timeout), and a check that fell due meanwhile runs as soon as it
+// returns. When run's context ends it deregisters the node.
 //
 // A sidecar starts no goroutine: its state belongs to the goroutine in run.
 type sidecar struct {
-	node       string                          // node id, for errors
 	register   func(ctx context.Context) error // registers the node; idempotent
 	deregister func(ctx context.Context) error // deregisters the node
 	check      healthCheck                     // nil: always healthy
@@ -29,6 +30,8 @@ type sidecar struct {
 
 	// logf logs a transition, a line each.
 	logf func(format string, args ...any)
+	// now is the clock that times Register and Deregister calls for the log.
+	now func() time.Time
 
 	// State, owned by the goroutine in run.
 	healthy    bool // the node should be registered
@@ -38,8 +41,8 @@ type sidecar struct {
 }
 
 // run keeps the node registered while healthy until ctx ends, then
-// deregisters it. It returns nil, or the error of that final Deregister.
-func (s *sidecar) run(ctx context.Context) error {
+// deregisters it.
+func (s *sidecar) run(ctx context.Context) {
 	checks := time.NewTicker(s.checkInterval)
 	defer checks.Stop()
 	refresh := time.NewTicker(s.registerInterval)
@@ -48,7 +51,8 @@ func (s *sidecar) run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			return s.stop(ctx)
+			s.stop(ctx)
+			return
 		case <-checks.C:
 			s.probe(ctx)
 		case <-refresh.C:
@@ -105,13 +109,14 @@ func (s *sidecar) refresh(ctx context.Context) {
 // changes what is known: the node registered, or a registration failed.
 func (s *sidecar) registerNode(ctx context.Context, why string) {
 	s.mayExist = true
+	start := s.now()
 	err := s.register(ctx)
 	switch {
 	case ctx.Err() != nil:
 		// Stopping: stop deregisters whatever this did.
 	case err != nil:
 		s.registered = false
-		s.logf("%sregister failed, retrying in %s: %v", reason(why), s.checkInterval, err)
+		s.logf("%sregister failed after %s, retrying at the next check: %v", reason(why), s.since(start), err)
 	case !s.registered:
 		s.registered = true
 		s.logf("%sregistered", reason(why))
@@ -121,12 +126,13 @@ func (s *sidecar) registerNode(ctx context.Context, why string) {
 // deregisterNode deregisters the node and logs why.
 func (s *sidecar) deregisterNode(ctx context.Context, why string) {
 	s.registered = false
+	start := s.now()
 	err := s.deregister(ctx)
 	switch {
 	case ctx.Err() != nil:
 		// Stopping: stop deregisters again.
 	case err != nil:
-		s.logf("%sderegister failed, retrying in %s: %v", reason(why), s.checkInterval, err)
+		s.logf("%sderegister failed after %s, retrying at the next check: %v", reason(why), s.since(start), err)
 	default:
 		s.mayExist = false
 		s.logf("%sderegistered", reason(why))
@@ -134,21 +140,30 @@ func (s *sidecar) deregisterNode(ctx context.Context, why string) {
 }
 
 // stop deregisters the node, if it may be registered, within stopTimeout
-// although ctx has ended.
-func (s *sidecar) stop(ctx context.Context) error {
+// although ctx has ended. A failure is logged, not returned: the sidecar
+// has stopped as asked, and ZooKeeper deletes the ephemeral node when the
+// registry's session expires (a supervisor that sees a stop fail would
+// mark the service failed, or fail the pod, for a ZooKeeper outage).
+func (s *sidecar) stop(ctx context.Context) {
 	if !s.mayExist {
 		s.logf("stopped: not registered")
-		return nil
+		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.stopTimeout)
 	defer cancel()
+	start := s.now()
 	if err := s.deregister(ctx); err != nil {
-		return fmt.Errorf("stopping: deregister node %q: %w", s.node, err)
+		s.logf("stopped: deregister failed after %s: %v; ZooKeeper deletes the node when the session expires", s.since(start), err)
+		return
 	}
 	s.mayExist = false
 	s.registered = false
 	s.logf("stopped: deregistered")
-	return nil
+}
+
+// since is the time from start to now, to the millisecond.
+func (s *sidecar) since(start time.Time) time.Duration {
+	return s.now().Sub(start).Round(time.Millisecond)
 }
 
 // healthyReason is why a passing check registers the node.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -31,6 +32,8 @@ type fakeNode struct {
 	registerErr   error
 	deregisterErr error
 	logs          []string
+	clock         time.Time     // the sidecar's clock: moves only when a call takes time
+	callTakes     time.Duration // how far each Register and Deregister moves the clock
 }
 
 var errRefused = errors.New("connection refused")
@@ -38,10 +41,10 @@ var errRefused = errors.New("connection refused")
 // sidecar is a sidecar of n checking every millisecond.
 func (n *fakeNode) sidecar(maxFailures int) *sidecar {
 	return &sidecar{
-		node: "greeter-1",
 		register: func(context.Context) error {
 			n.mu.Lock()
 			defer n.mu.Unlock()
+			n.clock = n.clock.Add(n.callTakes)
 			n.registers++
 			if n.registerErr != nil {
 				return n.registerErr
@@ -52,6 +55,7 @@ func (n *fakeNode) sidecar(maxFailures int) *sidecar {
 		deregister: func(context.Context) error {
 			n.mu.Lock()
 			defer n.mu.Unlock()
+			n.clock = n.clock.Add(n.callTakes)
 			if n.deregisterErr != nil {
 				return n.deregisterErr
 			}
@@ -73,6 +77,11 @@ func (n *fakeNode) sidecar(maxFailures int) *sidecar {
 			n.mu.Lock()
 			defer n.mu.Unlock()
 			n.logs = append(n.logs, fmt.Sprintf(format, args...))
+		},
+		now: func() time.Time {
+			n.mu.Lock()
+			defer n.mu.Unlock()
+			return n.clock
 		},
 	}
 }
@@ -101,27 +110,28 @@ func (n *fakeNode) waitForLog(t *testing.T, line string) {
 	waitFor(t, fmt.Sprintf("log %q", line), func() bool { return slices.Contains(n.logLines(), line) })
 }
 
-// runSidecar runs s until the returned stop is called, which returns what
-// run returned.
-func runSidecar(t *testing.T, s *sidecar) (stop func() error) {
+// runSidecar runs s until the returned stop is called, which returns once
+// run has.
+func runSidecar(t *testing.T, s *sidecar) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.run(ctx) }()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.run(ctx)
+	}()
 	var once sync.Once
-	var err error
-	stop = func() error {
+	stop = func() {
 		once.Do(func() {
 			cancel()
 			select {
-			case err = <-done:
+			case <-done:
 			case <-time.After(waitTimeout):
 				t.Errorf("the sidecar did not stop within %s", waitTimeout)
 			}
 		})
-		return err
 	}
-	t.Cleanup(func() { _ = stop() })
+	t.Cleanup(stop)
 	return stop
 }
 
@@ -144,7 +154,7 @@ func TestSidecarFollowsTheServersHealth(t *testing.T) {
 	n.down.Store(false)
 	waitFor(t, "registered again", n.isRegistered)
 
-	require.NoError(t, stop())
+	stop()
 	require.False(t, n.isRegistered())
 	require.Equal(t, []string{
 		"unhealthy (connection refused): not registered",
@@ -165,7 +175,7 @@ func TestSidecarDeregistersAtTheFirstFailureWithOneAllowed(t *testing.T) {
 	n.down.Store(true)
 	n.waitForLog(t, "unhealthy (1 failure: connection refused): deregistered")
 
-	require.NoError(t, stop())
+	stop()
 	require.Equal(t, "stopped: not registered", n.logLines()[len(n.logLines())-1])
 }
 
@@ -200,7 +210,9 @@ func TestSidecarAFailureShortOfTheLimitKeepsTheNode(t *testing.T) {
 }
 
 func TestSidecarRetriesAFailedRegistration(t *testing.T) {
-	n := &fakeNode{registerErr: errors.New("zookeeper: register: not connected")}
+	// Each Register blocks until the registry gives up (its timeout), far
+	// longer than the check interval (1ms).
+	n := &fakeNode{registerErr: errors.New("zookeeper: register: not connected"), callTakes: 5 * time.Second}
 	stop := runSidecar(t, n.sidecar(3))
 
 	waitFor(t, "two attempts", func() bool {
@@ -211,9 +223,10 @@ func TestSidecarRetriesAFailedRegistration(t *testing.T) {
 	n.set(func(n *fakeNode) { n.registerErr = nil })
 	n.waitForLog(t, "healthy: registered")
 
-	require.NoError(t, stop())
+	stop()
 	logs := n.logLines()
-	assert.Equal(t, "healthy: register failed, retrying in 1ms: zookeeper: register: not connected", logs[0])
+	assert.Equal(t, "healthy: register failed after 5s, retrying at the next check: zookeeper: register: not connected", logs[0],
+		"what happened: not a retry in 1ms")
 	assert.Equal(t, []string{"healthy: registered", "stopped: deregistered"}, logs[len(logs)-2:])
 }
 
@@ -222,14 +235,17 @@ func TestSidecarRetriesAFailedDeregistration(t *testing.T) {
 	stop := runSidecar(t, n.sidecar(1))
 	n.waitForLog(t, "healthy: registered")
 
-	n.set(func(n *fakeNode) { n.deregisterErr = errors.New("zookeeper: deregister: not connected") })
+	n.set(func(n *fakeNode) {
+		n.deregisterErr = errors.New("zookeeper: deregister: not connected")
+		n.callTakes = 2500 * time.Millisecond
+	})
 	n.down.Store(true)
-	n.waitForLog(t, "unhealthy (1 failure: connection refused): deregister failed, retrying in 1ms: zookeeper: deregister: not connected")
+	n.waitForLog(t, "unhealthy (1 failure: connection refused): deregister failed after 2.5s, retrying at the next check: zookeeper: deregister: not connected")
 	require.True(t, n.isRegistered())
 	n.set(func(n *fakeNode) { n.deregisterErr = nil })
 	waitFor(t, "the node deregistered", func() bool { return !n.isRegistered() })
 
-	require.NoError(t, stop())
+	stop()
 	assert.Contains(t, n.logLines(), "stopped: not registered")
 }
 
@@ -240,7 +256,7 @@ func TestSidecarWithoutACheckRegistersUntilStopped(t *testing.T) {
 	stop := runSidecar(t, s)
 
 	n.waitForLog(t, "registered")
-	require.NoError(t, stop())
+	stop()
 
 	require.Equal(t, []string{"registered", "stopped: deregistered"}, n.logLines())
 }
@@ -256,20 +272,25 @@ func TestSidecarRegistersAgainWhileHealthy(t *testing.T) {
 	n.set(func(n *fakeNode) { n.registered = false }) // someone removed it
 	waitFor(t, "the node back", n.isRegistered)
 
-	require.NoError(t, stop())
+	stop()
 	require.Equal(t, []string{"healthy: registered", "stopped: deregistered"}, n.logLines(),
 		"a refresh of a registered node is silent")
 }
 
-func TestSidecarReportsAFailedFinalDeregistration(t *testing.T) {
+func TestSidecarLogsAFailedFinalDeregistration(t *testing.T) {
 	n := &fakeNode{}
 	stop := runSidecar(t, n.sidecar(3))
 	n.waitForLog(t, "healthy: registered")
-	n.set(func(n *fakeNode) { n.deregisterErr = errors.New("zookeeper: deregister: not connected") })
+	n.set(func(n *fakeNode) {
+		n.deregisterErr = errors.New("zookeeper: deregister: context deadline exceeded")
+		n.callTakes = 5 * time.Second // the registry's timeout
+	})
 
-	err := stop()
+	stop()
 
-	require.EqualError(t, err, `stopping: deregister node "greeter-1": zookeeper: deregister: not connected`)
+	logs := n.logLines()
+	require.Equal(t, "stopped: deregister failed after 5s: zookeeper: deregister: context deadline exceeded; ZooKeeper deletes the node when the session expires",
+		logs[len(logs)-1])
 }
 
 func TestSidecarStopsDuringAHangingCheck(t *testing.T) {
@@ -286,7 +307,7 @@ func TestSidecarStopsDuringAHangingCheck(t *testing.T) {
 	stop := runSidecar(t, s)
 	<-started
 
-	require.NoError(t, stop())
+	stop()
 	require.Equal(t, []string{"stopped: not registered"}, n.logLines())
 }
 
@@ -411,17 +432,18 @@ func TestRegisteredNodeIsSelectedByGoMicroClients(t *testing.T) {
 	require.Equal(t, exitOK, r.stop(t))
 }
 
-func TestRegisterFailingFinalDeregistrationExitsOne(t *testing.T) {
+func TestRegisterStoppedWhileTheFinalDeregistrationFailsExitsZero(t *testing.T) {
 	stub := &stubRegistry{Registry: registry.NewMemoryRegistry()}
 	ta := newTestAppOn(t, stub)
 	r := ta.start(t, "register", "--name", "greeter", "--id", "greeter-1", "--address", "10.0.0.7:4100")
 	waitForNodes(t, stub, "greeter", "greeter-1")
 	stub.set(func(s *stubRegistry) { s.deregisterErr = errors.New("zookeeper: deregister: not connected") })
 
-	require.Equal(t, exitError, r.stop(t))
+	require.Equal(t, exitOK, r.stop(t), "the sidecar stopped as asked")
 
 	lines := ta.stderr.Lines()
-	require.Equal(t, `zkmicro: stopping: deregister node "greeter-1": zookeeper: deregister: not connected`, lines[len(lines)-1])
+	require.Equal(t, "2026-11-27T10:00:00.000Z zkmicro: greeter-1 stopped: deregister failed after 0s: zookeeper: deregister: not connected; ZooKeeper deletes the node when the session expires",
+		lines[len(lines)-1])
 	require.Equal(t, 1, stub.closed, "the registry is closed even so")
 }
 
@@ -441,9 +463,32 @@ func TestRegisterRetriesARegistryThatFails(t *testing.T) {
 
 	require.Equal(t, exitOK, r.stop(t))
 	require.Equal(t, []string{
-		"2026-11-27T10:00:00.000Z zkmicro: greeter-1 register failed, retrying in 10ms: zookeeper: register: not connected",
-		"2026-11-27T10:00:00.000Z zkmicro: greeter-1 register failed, retrying in 10ms: zookeeper: register: not connected",
+		"2026-11-27T10:00:00.000Z zkmicro: greeter-1 register failed after 0s, retrying at the next check: zookeeper: register: not connected",
+		"2026-11-27T10:00:00.000Z zkmicro: greeter-1 register failed after 0s, retrying at the next check: zookeeper: register: not connected",
 		"2026-11-27T10:00:00.000Z zkmicro: greeter-1 registered",
 		"2026-11-27T10:00:00.000Z zkmicro: greeter-1 stopped: deregistered",
 	}, ta.stderr.Lines())
+}
+
+// brokenPipe is a stderr whose reader has gone.
+type brokenPipe struct{}
+
+func (brokenPipe) Write([]byte) (int, error) { return 0, syscall.EPIPE }
+
+func TestRegisterKeepsRunningWhenItsLogCannotBeWritten(t *testing.T) {
+	ta := newTestApp(t)
+	ta.app.stderr = brokenPipe{}
+	var survives atomic.Bool
+	ta.app.surviveClosedOutput = func() { survives.Store(true) }
+
+	r := ta.start(t, "register", "--name", "greeter", "--id", "greeter-1", "--address", "10.0.0.7:4100")
+	waitForNodes(t, ta.reg, "greeter", "greeter-1")
+
+	require.True(t, survives.Load(), "the sidecar asks to survive a closed stderr before it starts")
+	require.Equal(t, exitOK, r.stop(t))
+	require.Empty(t, nodeIDs(t, ta.reg, "greeter"))
+
+	survives.Store(false)
+	require.Equal(t, exitOK, ta.run(t, "services"))
+	require.False(t, survives.Load(), "other commands end with their reader")
 }

@@ -1,14 +1,20 @@
 package main
 
 import (
+	"bufio"
+	"context"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go-micro.dev/v4/selector"
 
+	"github.com/zkmicro/zookeeper/internal/engine"
+	"github.com/zkmicro/zookeeper/internal/faultproxy"
 	"github.com/zkmicro/zookeeper/internal/zktest"
 )
 
@@ -88,4 +94,94 @@ func TestBinarySidecarNodeIsDiscoveredByGoMicroClients(t *testing.T) {
 
 	require.Equal(t, exitOK, p.stop(t, syscall.SIGINT), "stderr:\n%s", p.stderr)
 	waitFor(t, "the node gone", func() bool { return len(nodeIDs(t, reg, "greeter")) == 0 })
+}
+
+func TestBinarySidecarOutlivesAClosedLogPipe(t *testing.T) {
+	t.Parallel()
+	srv := zktest.Start(t)
+	reg := newZKRegistry(t, srv.Addr)
+	server := startTCPServer(t, "127.0.0.1:0")
+	address := server.addr()
+
+	// `zkmicro register ... 2>&1 | head -1`: stderr is a pipe whose reader
+	// goes away after the first line.
+	logs, logsW, err := os.Pipe()
+	require.NoError(t, err)
+	cmd := command(context.Background(), nil, zkArgs(srv.Addr, "register", "--name", "greeter", "--id", "greeter-1",
+		"--address", address, "--check", "tcp://"+address, "--check_interval", "100ms", "--check_failures", "2")...)
+	cmd.Stderr = logsW
+	require.NoError(t, cmd.Start())
+	require.NoError(t, logsW.Close())
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		_ = cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	})
+	first, err := bufio.NewReader(logs).ReadString('\n')
+	require.NoError(t, err)
+	require.Contains(t, first, " zkmicro: greeter-1 healthy: registered\n")
+	require.NoError(t, logs.Close())
+	// waitAlive waits until greeter has the nodes want, failing at once if
+	// zkmicro dies meanwhile.
+	waitAlive := func(what string, want ...string) {
+		t.Helper()
+		waitFor(t, what, func() bool {
+			select {
+			case <-exited:
+				t.Fatalf("zkmicro died before %s: %s", what, cmd.ProcessState)
+			default:
+			}
+			return strings.Join(nodeIDs(t, reg, "greeter"), ",") == strings.Join(want, ",")
+		})
+	}
+
+	// Every transition from now on is logged to the closed pipe.
+	server.stop()
+	waitAlive("the node deregistered once the server went down")
+	startTCPServer(t, address)
+	waitAlive("the node registered again once the server came back", "greeter-1")
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case <-exited:
+	case <-time.After(commandTimeout):
+		t.Fatalf("zkmicro did not exit within %s of SIGTERM", commandTimeout)
+	}
+	require.Equal(t, exitOK, cmd.ProcessState.ExitCode(), "%s", cmd.ProcessState)
+	conn := rawConn(t, srv.Addr)
+	_, exists := ephemeralOwner(t, conn, nodePath("greeter", "greeter-1"))
+	require.False(t, exists, "deregistered when it stopped")
+}
+
+func TestBinarySidecarStoppedWhileZooKeeperHangsExitsZero(t *testing.T) {
+	t.Parallel()
+	srv := zktest.Start(t)
+	proxy, err := faultproxy.New(srv.Addr)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = proxy.Close() })
+	conn := rawConn(t, srv.Addr)
+	znode := nodePath("greeter", "greeter-1")
+	p := startBinary(t, []string{engine.EnvSessionTimeout + "=2s"},
+		zkArgs(proxy.Addr, "--registry_timeout", "2s", "register", "--name", "greeter", "--id", "greeter-1", "--address", "10.0.0.7:4100")...)
+	waitFor(t, "the node registered", func() bool {
+		_, exists := ephemeralOwner(t, conn, znode)
+		return exists
+	})
+
+	// ZooKeeper stops answering (a hung server, a partition), and the
+	// supervisor stops the sidecar (systemctl stop, a pod's deletion).
+	proxy.Partition()
+	code := p.stop(t, syscall.SIGTERM)
+
+	require.Equal(t, exitOK, code, "a stop asked for is a success; stderr:\n%s", p.stderr)
+	assert.Regexp(t, ` zkmicro: greeter-1 stopped: deregister failed after \S+: .+; ZooKeeper deletes the node when the session expires\n$`,
+		p.stderr.String())
+	zktest.Eventually(t, 30*time.Second, func() bool {
+		_, exists := ephemeralOwner(t, conn, znode)
+		return !exists
+	}, "the node gone once its session expired (2s)")
 }
