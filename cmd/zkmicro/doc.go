@@ -227,8 +227,10 @@
 //
 // The delete is checked: the znode is read again and deleted only if it is
 // the same persistent znode (same creation zxid, no owner) at the same data
-// version, and ZooKeeper refuses the delete if that version changed in
-// between. Run prune where the services' addresses are reachable: a server
+// version; the delete itself is one multi that also creates and deletes a
+// child of the znode, which ZooKeeper refuses under an ephemeral znode, at
+// that version: so a takeover by a live registry, or a new registration by
+// the older plugin, between the read and the delete keeps the znode. Run prune where the services' addresses are reachable: a server
 // behind a firewall that rejects connections looks stale. The older plugin
 // writes its node again at its next registration, so a mistake heals.
 //
@@ -436,10 +438,10 @@
 // What the older plugin left behind:
 //
 //	$ zkmicro prune --delete
-//	SERVICE  VERSION  ID        ADDRESS          STATUS   DETAIL
-//	orders   -        notes     -                invalid  not a service registration: not a JSON object
-//	orders   1.2.0    orders-1  127.0.0.1:34083  alive    -
-//	orders   1.2.0    orders-2  127.0.0.1:43697  deleted  connection refused
+//	PATH                             VERSION  ADDRESS          STATUS   DETAIL
+//	/micro-registry/orders/notes     -        -                invalid  not a service registration: not a JSON object
+//	/micro-registry/orders/orders-1  1.2.0    127.0.0.1:34083  alive    -
+//	/micro-registry/orders/orders-2  1.2.0    127.0.0.1:43697  deleted  connection refused
 //
 // An ensemble with one member killed, checked with credentials by a
 // registry whose prefix was created without them:
