@@ -49,7 +49,18 @@ type owner struct {
 type ownerDeps struct {
 	sessions ownerSessions // the registry's client: sessions to write with, contexts, logger
 	writes   ownWrites     // told of every write and delete (the mirror)
+	edits    editAdopter   // judges changes others made to an owned node (nodemeta.go)
 	counts   *counters
+}
+
+// editAdopter judges a change another client made to one of the
+// registry's own nodes.
+type editAdopter interface {
+	// adopt returns the data the registry now wants for node id of
+	// service, and true, when got (the znode's data, written by another
+	// client) differs from wanted only in what the registry adopts; false
+	// when the owner must restore wanted.
+	adopt(service, id string, wanted, got []byte) ([]byte, bool)
 }
 
 // ownerSessions is what the owner's workers use of their registry's
@@ -392,6 +403,18 @@ func (o *owner) reconcile(key string) (ours bool, err error) {
 	}
 
 	got, stat, err := s.get(ctx, s.config().layout.refPath(n.ref), true)
+	if err == nil && stat.EphemeralOwner == s.id() && !bytes.Equal(got, data) {
+		// Ours, but another client changed it: an edit the registry
+		// adopts (an operator draining the node) is kept, not restored.
+		if adopted, ok := o.deps.edits.adopt(n.service, n.id, data, got); ok && bytes.Equal(adopted, got) {
+			o.mu.Lock()
+			if bytes.Equal(n.data, data) && !n.removed {
+				n.data = adopted
+			}
+			o.mu.Unlock()
+			data = adopted
+		}
+	}
 	switch {
 	case err == nil && stat.EphemeralOwner == s.id() && bytes.Equal(got, data):
 		o.mu.Lock()

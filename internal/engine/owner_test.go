@@ -58,7 +58,7 @@ func newOwnerHarness(t *testing.T, f *fakeZK, sid int64, opts ...Option) *ownerH
 	cfg, err := NewConfig(Options{Settings: opts})
 	require.NoError(t, err)
 	h := &ownerHarness{t: t, zk: f, cfg: cfg, logs: &recLogger{}, counts: &counters{}}
-	h.o = newOwner(ownerDeps{sessions: h, writes: noOwnWrites{}, counts: h.counts})
+	h.o = newOwner(ownerDeps{sessions: h, writes: noOwnWrites{}, edits: noEdits{}, counts: h.counts})
 	h.newSession(sid)
 	h.o.start(func(f func()) {
 		h.wg.Add(1)
@@ -85,6 +85,11 @@ func (h *ownerHarness) znodes(context.Context) (znodes, error) { return h.sess.L
 func (h *ownerHarness) logger() Logger { return h.logs }
 
 func (h *ownerHarness) done() <-chan struct{} { return nil }
+
+// noEdits adopts no change made by others.
+type noEdits struct{}
+
+func (noEdits) adopt(string, string, []byte, []byte) ([]byte, bool) { return nil, false }
 
 // noOwnWrites is an owner's ownWrites without a mirror.
 type noOwnWrites struct{}

@@ -25,6 +25,7 @@ type Registry struct {
 	owner    *owner
 	mirror   *mirror
 	restorer *restorer
+	meta     nodeMeta // node metadata set with SetNodeMetadata or adopted (nodemeta.go)
 	counts   *counters
 
 	startOnce sync.Once // starts the workers on first use
@@ -38,7 +39,7 @@ func NewRegistry(o Options) *Registry {
 	c := NewClient(o)
 	r := &Registry{client: c, group: c.group.child(), counts: c.counts}
 	r.mirror = newMirror(mirrorDeps{sessions: r})
-	r.owner = newOwner(ownerDeps{sessions: r, writes: r.mirror, counts: r.counts})
+	r.owner = newOwner(ownerDeps{sessions: r, writes: r.mirror, edits: (*registryEdits)(r), counts: r.counts})
 	r.restorer = &restorer{owner: r.owner, mirror: r.mirror, group: r.group}
 	r.mirror.deps.gate = r.restorer
 	c.attach((*registryListener)(r))
@@ -123,7 +124,10 @@ func (r *Registry) Config() (Config, error) { return r.client.Config() }
 // Register stores every node of s as an ephemeral znode owned by the
 // registry's session, or updates it, and keeps it there until Deregister
 // or Close, re-creating it after a session expiry or if someone deletes
-// it. Registering an unchanged node again costs no write. A node of the
+// it. Registering an unchanged node again costs no write. Node metadata
+// set with SetNodeMetadata, or adopted from an operator's change of the
+// node's MetaStatus (zkmicro drain), overrides what s gives for the same
+// keys. A node of the
 // same id held by a predecessor (a crashed process whose session has not
 // expired, or the older plugin's persistent node) is replaced atomically;
 // one that another live session took over from this registry is not (see
@@ -149,7 +153,7 @@ func (r *Registry) Register(ctx context.Context, s *Service) (err error) {
 	}
 	payloads := make([][]byte, len(s.Nodes))
 	for i, n := range s.Nodes {
-		if payloads[i], err = encodeNode(s, n); err == nil {
+		if payloads[i], err = encodeNode(s, r.meta.apply(s.Name, n)); err == nil {
 			err = checkRequestSize(cfg.layout.nodePath(s.Name, n.Id), payloads[i], cfg.nodeACL)
 		}
 		if err != nil {
@@ -187,6 +191,9 @@ func (r *Registry) Deregister(ctx context.Context, s *Service) (err error) {
 	defer func() { r.counts.observe(OpDeregister, start, err) }()
 	if err := validateService(s); err != nil {
 		return fmt.Errorf("zookeeper: deregister: %w", err)
+	}
+	for _, n := range s.Nodes {
+		r.meta.forget(s.Name, n.Id)
 	}
 	ctx, cancel := r.begin(ctx)
 	defer cancel()
