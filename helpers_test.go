@@ -1,7 +1,6 @@
 package zookeeper
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,6 +16,7 @@ import (
 	"github.com/go-zookeeper/zk"
 	"github.com/stretchr/testify/require"
 	"github.com/zkmicro/zookeeper/internal/engine"
+	"github.com/zkmicro/zookeeper/internal/zktest"
 	"go-micro.dev/v4"
 	"go-micro.dev/v4/logger"
 	"go-micro.dev/v4/registry"
@@ -24,7 +24,8 @@ import (
 )
 
 // childEnv selects what the test binary does when a test runs it as a
-// child process (a crashing service, a go-micro service binary).
+// child process (a go-micro service binary). The engine's tests run their
+// own crashing child (internal/engine/crashchild_zk_test.go).
 const childEnv = "ZKMICRO_TEST_CHILD"
 
 func TestMain(m *testing.M) {
@@ -46,23 +47,6 @@ func TestMain(m *testing.M) {
 // runChild is the child process's main.
 func runChild(mode string) int {
 	switch mode {
-	case "register":
-		// Register one node and stay alive until killed. Quiet: the first
-		// line printed is REGISTERED (or ERROR).
-		_ = logger.Init(logger.WithLevel(logger.WarnLevel))
-		st, _ := time.ParseDuration(os.Getenv("ZK_SESSION_TIMEOUT"))
-		r := NewRegistry(registry.Addrs(os.Getenv("ZK_ADDR")), SessionTimeout(st))
-		svc := &registry.Service{
-			Name:    os.Getenv("ZK_SERVICE"),
-			Version: "1.0.0",
-			Nodes:   []*registry.Node{{Id: os.Getenv("ZK_NODE"), Address: "127.0.0.1:9"}},
-		}
-		if err := r.Register(svc); err != nil {
-			fmt.Println("ERROR", err)
-			return 1
-		}
-		fmt.Printf("REGISTERED 0x%x\n", r.(*zkRegistry).sessionID())
-		select {}
 	case "micro":
 		// A go-micro service configured only by flags and environment.
 		service := micro.NewService(micro.Name(os.Getenv("ZK_SERVICE")), micro.Address("127.0.0.1:0"))
@@ -83,49 +67,23 @@ func runChild(mode string) int {
 
 // child is a test binary running as a child process.
 type child struct {
-	cmd   *exec.Cmd
-	lines chan string
+	cmd *exec.Cmd
 }
 
-// startChild runs the test binary in mode with env and args, and returns
-// once it printed its first line, which must not start with ERROR.
-func startChild(t *testing.T, mode string, env []string, args ...string) (*child, string) {
+// startChild runs the test binary in mode with env and args. It is
+// killed when t ends.
+func startChild(t *testing.T, mode string, env []string, args ...string) *child {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(append(os.Environ(), childEnv+"="+mode), env...)
-	cmd.Stderr = io.Discard
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	out, err := cmd.StdoutPipe()
-	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
-	c := &child{cmd: cmd, lines: make(chan string, 16)}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			select {
-			case c.lines <- sc.Text():
-			default:
-			}
-		}
-	}()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
-		<-done
 	})
-	if mode == "micro" {
-		return c, ""
-	}
-	select {
-	case line := <-c.lines:
-		require.False(t, strings.HasPrefix(line, "ERROR"), "child: %s", line)
-		return c, line
-	case <-time.After(30 * time.Second):
-		t.Fatal("child process printed nothing in 30s")
-	}
-	return nil, ""
+	return &child{cmd: cmd}
 }
 
 // newTestRegistry returns a registry closed when t ends.
@@ -275,4 +233,25 @@ func registerAtOnce(regs []*zkRegistry, service func(i int) *registry.Service) [
 	close(start)
 	wg.Wait()
 	return errs
+}
+
+func mustPayload(t testing.TB, s *registry.Service) []byte {
+	t.Helper()
+	b, err := encodeNode(s, s.Nodes[0])
+	require.NoError(t, err)
+	return b
+}
+
+// serverZxid returns the server's last zxid, which every write advances.
+func serverZxid(t testing.TB, srv *zktest.Server) string {
+	t.Helper()
+	out, err := zktest.FourLetter(srv.Addr, "srvr")
+	require.NoError(t, err)
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(line, "Zxid: "); ok {
+			return v
+		}
+	}
+	t.Fatalf("no zxid in %q", out)
+	return ""
 }
