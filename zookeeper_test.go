@@ -213,3 +213,22 @@ func TestRegistryFlagSelectsPlugin(t *testing.T) {
 		})
 	}
 }
+
+// A go-micro service given only --registry_address and the TLS
+// environment variables registers over TLS: the face hands go-micro's
+// flags to the engine, which reads the environment (its TestTLS checks
+// TLS itself).
+func TestRegistryFlagWithTLSFromEnvironment(t *testing.T) {
+	for _, v := range []string{EnvAuth, EnvTLS, EnvTLSCA, EnvTLSCert, EnvTLSKey, EnvTLSServerName} {
+		t.Setenv(v, "")
+	}
+	srv, secureAddr, pki := zktest.StartTLS(t)
+	raw := rawConn(t, srv.Addr) // a plaintext observer on the same server
+	const name = "micro-tls"
+	env := []string{"ZK_SERVICE=" + name, EnvTLSCA + "=" + pki.CAFile, EnvTLSCert + "=" + pki.ClientCertFile, EnvTLSKey + "=" + pki.ClientKeyFile}
+	startChild(t, "micro", env, "--registry=zookeeper", "--registry_address="+secureAddr)
+	zktest.Eventually(t, 30*time.Second, func() bool {
+		ch, _, err := raw.Children("/micro-registry/" + name)
+		return err == nil && len(ch) == 1
+	}, "a go-micro service given --registry_address and %s did not register over TLS", EnvTLSCA)
+}
