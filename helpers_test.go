@@ -1,22 +1,18 @@
 package zookeeper
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"slices"
-	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/go-zookeeper/zk"
 	"github.com/stretchr/testify/require"
-	"github.com/zkmicro/zookeeper/internal/engine"
-	"github.com/zkmicro/zookeeper/internal/zktest"
 	"go-micro.dev/v4"
 	"go-micro.dev/v4/logger"
 	"go-micro.dev/v4/registry"
@@ -95,40 +91,13 @@ func newTestRegistry(t testing.TB, addrs []string, opts ...registry.Option) *zkR
 	return r
 }
 
-// sessionID returns the id of the registry's current session, 0 if none.
-func (r *zkRegistry) sessionID() int64 { return r.engine.SessionID() }
-
-// confirmed reports whether the registry has verified and watched its node
-// id of service in the current session.
-func (r *zkRegistry) confirmed(service, id string) bool { return r.engine.Confirmed(service, id) }
-
-// registryTimeout returns the timeout r uses for each call.
-func registryTimeout(t testing.TB, r *zkRegistry) time.Duration {
+// sessionID returns the id of the registry's session, waiting for one
+// (the registry's public Session, not a window on its internals).
+func (r *zkRegistry) sessionID(t testing.TB) int64 {
 	t.Helper()
-	cfg, err := r.engine.Config()
+	s, err := r.engine.Session(context.Background())
 	require.NoError(t, err)
-	return cfg.Timeout()
-}
-
-// escapeSegment is the layout's escaping of a name into a path segment.
-var escapeSegment = engine.EscapeSegment
-
-// encodeNode returns the payload the registry stores for node n of s: the
-// JSON of s with exactly that node, as the older plugin writes it.
-func encodeNode(s *registry.Service, n *registry.Node) ([]byte, error) {
-	return json.Marshal(&registry.Service{Name: s.Name, Version: s.Version, Metadata: s.Metadata, Endpoints: s.Endpoints, Nodes: []*registry.Node{n}})
-}
-
-// decodeNode parses a node payload, or says why it is not a registration.
-func decodeNode(data []byte) (*registry.Service, error) {
-	var s registry.Service
-	if err := json.Unmarshal(data, &s); err != nil {
-		return nil, err
-	}
-	if s.Name == "" || len(s.Nodes) != 1 || s.Nodes[0] == nil || s.Nodes[0].Id == "" {
-		return nil, fmt.Errorf("not a registration: %q", data)
-	}
-	return &s, nil
+	return s.ID()
 }
 
 // rawConn returns a plain zk connection with a session, closed when t ends.
@@ -182,19 +151,6 @@ func nextWithin(w registry.Watcher, d time.Duration) (*registry.Result, error) {
 	}
 }
 
-// noEvent fails t if the watcher has anything to report within d.
-func noEvent(t testing.TB, w registry.Watcher, d time.Duration) {
-	t.Helper()
-	zw := w.(*zkWatcher)
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if e, ok := zw.w.TryNext(); ok {
-			t.Fatalf("unexpected watch event %s %s/%s", e.Action, e.Service.Name, e.Service.Nodes[0].Id)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // svc returns a service with one node per id.
 func svc(name, version string, ids ...string) *registry.Service {
 	s := &registry.Service{Name: name, Version: version, Metadata: map[string]string{"team": "core"}}
@@ -214,44 +170,4 @@ func nodeIDs(svcs []*registry.Service) []string {
 	}
 	slices.Sort(ids)
 	return ids
-}
-
-// registerAtOnce has every registry of regs register service(i), all
-// released at the same moment, and returns their errors.
-func registerAtOnce(regs []*zkRegistry, service func(i int) *registry.Service) []error {
-	var wg sync.WaitGroup
-	errs := make([]error, len(regs))
-	start := make(chan struct{})
-	for i, r := range regs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			errs[i] = r.Register(service(i))
-		}()
-	}
-	close(start)
-	wg.Wait()
-	return errs
-}
-
-func mustPayload(t testing.TB, s *registry.Service) []byte {
-	t.Helper()
-	b, err := encodeNode(s, s.Nodes[0])
-	require.NoError(t, err)
-	return b
-}
-
-// serverZxid returns the server's last zxid, which every write advances.
-func serverZxid(t testing.TB, srv *zktest.Server) string {
-	t.Helper()
-	out, err := zktest.FourLetter(srv.Addr, "srvr")
-	require.NoError(t, err)
-	for _, line := range strings.Split(out, "\n") {
-		if v, ok := strings.CutPrefix(line, "Zxid: "); ok {
-			return v
-		}
-	}
-	t.Fatalf("no zxid in %q", out)
-	return ""
 }

@@ -127,7 +127,7 @@ func TestWireLayoutMatchesOldPlugin(t *testing.T) {
 	data, stat, err := raw.Get("/micro-registry/go.micro.srv.greeter/greeter-1")
 	require.NoError(t, err)
 	assert.Equal(t, string(want), string(data))
-	assert.Equal(t, r.sessionID(), stat.EphemeralOwner, "node znodes are ephemeral, owned by the registry's session")
+	assert.Equal(t, r.sessionID(t), stat.EphemeralOwner, "node znodes are ephemeral, owned by the registry's session")
 
 	// (That service directories are containers is TestContainerDirectoryIsRemovedWhenEmpty.)
 	_, rootStat, err := raw.Get("/micro-registry")
