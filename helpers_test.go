@@ -1,22 +1,18 @@
 package zookeeper
 
 import (
-	"bufio"
-	"encoding/json"
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"slices"
-	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/go-zookeeper/zk"
 	"github.com/stretchr/testify/require"
-	"github.com/zkmicro/zookeeper/internal/engine"
 	"go-micro.dev/v4"
 	"go-micro.dev/v4/logger"
 	"go-micro.dev/v4/registry"
@@ -24,7 +20,8 @@ import (
 )
 
 // childEnv selects what the test binary does when a test runs it as a
-// child process (a crashing service, a go-micro service binary).
+// child process (a go-micro service binary). The engine's tests run their
+// own crashing child (internal/engine/crashchild_zk_test.go).
 const childEnv = "ZKMICRO_TEST_CHILD"
 
 func TestMain(m *testing.M) {
@@ -46,23 +43,6 @@ func TestMain(m *testing.M) {
 // runChild is the child process's main.
 func runChild(mode string) int {
 	switch mode {
-	case "register":
-		// Register one node and stay alive until killed. Quiet: the first
-		// line printed is REGISTERED (or ERROR).
-		_ = logger.Init(logger.WithLevel(logger.WarnLevel))
-		st, _ := time.ParseDuration(os.Getenv("ZK_SESSION_TIMEOUT"))
-		r := NewRegistry(registry.Addrs(os.Getenv("ZK_ADDR")), SessionTimeout(st))
-		svc := &registry.Service{
-			Name:    os.Getenv("ZK_SERVICE"),
-			Version: "1.0.0",
-			Nodes:   []*registry.Node{{Id: os.Getenv("ZK_NODE"), Address: "127.0.0.1:9"}},
-		}
-		if err := r.Register(svc); err != nil {
-			fmt.Println("ERROR", err)
-			return 1
-		}
-		fmt.Printf("REGISTERED 0x%x\n", r.(*zkRegistry).sessionID())
-		select {}
 	case "micro":
 		// A go-micro service configured only by flags and environment.
 		service := micro.NewService(micro.Name(os.Getenv("ZK_SERVICE")), micro.Address("127.0.0.1:0"))
@@ -83,49 +63,23 @@ func runChild(mode string) int {
 
 // child is a test binary running as a child process.
 type child struct {
-	cmd   *exec.Cmd
-	lines chan string
+	cmd *exec.Cmd
 }
 
-// startChild runs the test binary in mode with env and args, and returns
-// once it printed its first line, which must not start with ERROR.
-func startChild(t *testing.T, mode string, env []string, args ...string) (*child, string) {
+// startChild runs the test binary in mode with env and args. It is
+// killed when t ends.
+func startChild(t *testing.T, mode string, env []string, args ...string) *child {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(append(os.Environ(), childEnv+"="+mode), env...)
-	cmd.Stderr = io.Discard
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	out, err := cmd.StdoutPipe()
-	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
-	c := &child{cmd: cmd, lines: make(chan string, 16)}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			select {
-			case c.lines <- sc.Text():
-			default:
-			}
-		}
-	}()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
-		<-done
 	})
-	if mode == "micro" {
-		return c, ""
-	}
-	select {
-	case line := <-c.lines:
-		require.False(t, strings.HasPrefix(line, "ERROR"), "child: %s", line)
-		return c, line
-	case <-time.After(30 * time.Second):
-		t.Fatal("child process printed nothing in 30s")
-	}
-	return nil, ""
+	return &child{cmd: cmd}
 }
 
 // newTestRegistry returns a registry closed when t ends.
@@ -137,40 +91,13 @@ func newTestRegistry(t testing.TB, addrs []string, opts ...registry.Option) *zkR
 	return r
 }
 
-// sessionID returns the id of the registry's current session, 0 if none.
-func (r *zkRegistry) sessionID() int64 { return r.engine.SessionID() }
-
-// confirmed reports whether the registry has verified and watched its node
-// id of service in the current session.
-func (r *zkRegistry) confirmed(service, id string) bool { return r.engine.Confirmed(service, id) }
-
-// registryTimeout returns the timeout r uses for each call.
-func registryTimeout(t testing.TB, r *zkRegistry) time.Duration {
+// sessionID returns the id of the registry's session, waiting for one
+// (the registry's public Session, not a window on its internals).
+func (r *zkRegistry) sessionID(t testing.TB) int64 {
 	t.Helper()
-	cfg, err := r.engine.Config()
+	s, err := r.engine.Session(context.Background())
 	require.NoError(t, err)
-	return cfg.Timeout()
-}
-
-// escapeSegment is the layout's escaping of a name into a path segment.
-var escapeSegment = engine.EscapeSegment
-
-// encodeNode returns the payload the registry stores for node n of s: the
-// JSON of s with exactly that node, as the older plugin writes it.
-func encodeNode(s *registry.Service, n *registry.Node) ([]byte, error) {
-	return json.Marshal(&registry.Service{Name: s.Name, Version: s.Version, Metadata: s.Metadata, Endpoints: s.Endpoints, Nodes: []*registry.Node{n}})
-}
-
-// decodeNode parses a node payload, or says why it is not a registration.
-func decodeNode(data []byte) (*registry.Service, error) {
-	var s registry.Service
-	if err := json.Unmarshal(data, &s); err != nil {
-		return nil, err
-	}
-	if s.Name == "" || len(s.Nodes) != 1 || s.Nodes[0] == nil || s.Nodes[0].Id == "" {
-		return nil, fmt.Errorf("not a registration: %q", data)
-	}
-	return &s, nil
+	return s.ID()
 }
 
 // rawConn returns a plain zk connection with a session, closed when t ends.
@@ -224,19 +151,6 @@ func nextWithin(w registry.Watcher, d time.Duration) (*registry.Result, error) {
 	}
 }
 
-// noEvent fails t if the watcher has anything to report within d.
-func noEvent(t testing.TB, w registry.Watcher, d time.Duration) {
-	t.Helper()
-	zw := w.(*zkWatcher)
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if e, ok := zw.w.TryNext(); ok {
-			t.Fatalf("unexpected watch event %s %s/%s", e.Action, e.Service.Name, e.Service.Nodes[0].Id)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // svc returns a service with one node per id.
 func svc(name, version string, ids ...string) *registry.Service {
 	s := &registry.Service{Name: name, Version: version, Metadata: map[string]string{"team": "core"}}
@@ -256,23 +170,4 @@ func nodeIDs(svcs []*registry.Service) []string {
 	}
 	slices.Sort(ids)
 	return ids
-}
-
-// registerAtOnce has every registry of regs register service(i), all
-// released at the same moment, and returns their errors.
-func registerAtOnce(regs []*zkRegistry, service func(i int) *registry.Service) []error {
-	var wg sync.WaitGroup
-	errs := make([]error, len(regs))
-	start := make(chan struct{})
-	for i, r := range regs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			errs[i] = r.Register(service(i))
-		}()
-	}
-	close(start)
-	wg.Wait()
-	return errs
 }

@@ -2,6 +2,7 @@ package zookeeper
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -55,20 +56,12 @@ func startProcess(t *testing.T, cmd *exec.Cmd) *child {
 	return c
 }
 
-// startChild runs the test binary in mode with env and args. Except in
-// mode "micro", it returns once the child printed its first line, which
-// must not start with ERROR.
-func startChild(t *testing.T, mode string, env []string, args ...string) (*child, string) {
+// startChild runs the test binary in mode with env and args.
+func startChild(t *testing.T, mode string, env []string, args ...string) *child {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(append(os.Environ(), childEnv+"="+mode), env...)
-	c := startProcess(t, cmd)
-	if mode == "micro" {
-		return c, ""
-	}
-	line := c.waitLine(t, 60*time.Second, func(string) bool { return true })
-	require.False(t, strings.HasPrefix(line, "ERROR"), "child: %s", line)
-	return c, line
+	return startProcess(t, cmd)
 }
 
 // waitLine returns the first line of c's output that match accepts,
@@ -118,8 +111,14 @@ func newTestRegistry(t testing.TB, addrs []string, opts ...registry.Option) *zkR
 	return r
 }
 
-// sessionID returns the id of the registry's current session, 0 if none.
-func (r *zkRegistry) sessionID() int64 { return r.engine.SessionID() }
+// sessionID returns the id of the registry's session, waiting for one
+// (the registry's public Session, not a window on its internals).
+func (r *zkRegistry) sessionID(t testing.TB) int64 {
+	t.Helper()
+	s, err := r.engine.Session(context.Background())
+	require.NoError(t, err)
+	return s.ID()
+}
 
 // rawConn returns a plain zk connection with a session, closed when t ends.
 func rawConn(t testing.TB, addr string) *zk.Conn {
@@ -169,19 +168,6 @@ func nextWithin(w registry.Watcher, d time.Duration) (*registry.Result, error) {
 		w.Stop()
 		<-ch
 		return nil, fmt.Errorf("no watch event within %v", d)
-	}
-}
-
-// noEvent fails t if the watcher has anything to report within d.
-func noEvent(t testing.TB, w registry.Watcher, d time.Duration) {
-	t.Helper()
-	zw := w.(*zkWatcher)
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if e, ok := zw.w.TryNext(); ok {
-			t.Fatalf("unexpected watch event %s %s/%s", e.Action, e.Service.Name, e.Service.Nodes[0].Id)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 

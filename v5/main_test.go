@@ -19,7 +19,7 @@ import (
 )
 
 // childEnv selects what the test binary does when a test runs it as a
-// child process (a crashing service, a go-micro v5 service or client).
+// child process (a go-micro v5 service or client).
 const childEnv = "ZKMICRO_TEST_CHILD"
 
 func TestMain(m *testing.M) {
@@ -36,23 +36,6 @@ func TestMain(m *testing.M) {
 // runChild is the child process's main.
 func runChild(mode string) int {
 	switch mode {
-	case "register":
-		// Register one node and stay alive until killed. Quiet: the first
-		// line printed is REGISTERED (or ERROR).
-		_ = logger.Init(logger.WithLevel(logger.WarnLevel))
-		st, _ := time.ParseDuration(os.Getenv("ZK_SESSION_TIMEOUT"))
-		r := NewRegistry(registry.Addrs(os.Getenv("ZK_ADDR")), SessionTimeout(st))
-		svc := &registry.Service{
-			Name:    os.Getenv("ZK_SERVICE"),
-			Version: "1.0.0",
-			Nodes:   []*registry.Node{{Id: os.Getenv("ZK_NODE"), Address: "127.0.0.1:9"}},
-		}
-		if err := r.Register(svc); err != nil {
-			fmt.Println("ERROR", err)
-			return 1
-		}
-		fmt.Printf("REGISTERED 0x%x\n", r.(*zkRegistry).sessionID())
-		select {}
 	case "micro":
 		// A go-micro v5 service configured only by flags and environment.
 		service := micro.New(os.Getenv("ZK_SERVICE"), micro.Address("127.0.0.1:0"))

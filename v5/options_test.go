@@ -151,7 +151,7 @@ func TestSecurityOptionsAgainstZooKeeper(t *testing.T) {
 		require.NoError(t, r.Register(svc("tls-greeter", "1", "t1")))
 		_, st, err := raw.Get("/micro-registry/tls-greeter/t1")
 		require.NoError(t, err)
-		assert.Equal(t, r.sessionID(), st.EphemeralOwner)
+		assert.Equal(t, r.sessionID(t), st.EphemeralOwner)
 		s, err := r.engine.Session(context.Background())
 		require.NoError(t, err)
 		assert.Equal(t, secureAddr, s.Server())

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"sync"
 	"syscall"
@@ -118,7 +117,7 @@ func TestWireLayoutMatchesV4Face(t *testing.T) {
 	data, stat, err := raw.Get("/micro-registry/go.micro.srv.greeter/greeter-1")
 	require.NoError(t, err)
 	assert.Equal(t, wireGolden, string(data), "the v4 face's bytes")
-	assert.Equal(t, r.sessionID(), stat.EphemeralOwner, "node znodes are ephemeral, owned by the registry's session")
+	assert.Equal(t, r.sessionID(t), stat.EphemeralOwner, "node znodes are ephemeral, owned by the registry's session")
 	v5JSON, err := json.Marshal(s)
 	require.NoError(t, err)
 	assert.Equal(t, string(v5JSON), string(data), "go-micro v5's own encoding, too")
@@ -160,8 +159,11 @@ func TestRegisterRejectsBadInput(t *testing.T) {
 	t.Parallel()
 	r := NewRegistry(registry.Addrs("127.0.0.1:1")).(*zkRegistry)
 	defer r.Close()
-	huge := svc("big", "1", "n1")
-	huge.Metadata = map[string]string{"blob": strings.Repeat("x", 2<<20)}
+	// What the engine refuses (its TestRegisterRejectsBadInput has every
+	// case) is refused through go-micro v5's types too, nil values
+	// included, with the engine's error and without dialing.
+	nilEndpoint := svc("s", "1", "n1")
+	nilEndpoint.Endpoints = []*registry.Endpoint{{Name: "E"}, nil}
 	badMeta := svc("s", "1", "n1")
 	badMeta.Nodes[0].Metadata["k"] = "\xff"
 	tests := []struct {
@@ -170,13 +172,8 @@ func TestRegisterRejectsBadInput(t *testing.T) {
 		want string
 	}{
 		{"nil service", nil, "service is nil"},
-		{"empty name", &registry.Service{Nodes: []*registry.Node{{Id: "x"}}}, "name is empty"},
-		{"no nodes", &registry.Service{Name: "s"}, "has no nodes"},
 		{"nil node", &registry.Service{Name: "s", Nodes: []*registry.Node{nil}}, "node 0 is nil"},
-		{"empty id", &registry.Service{Name: "s", Nodes: []*registry.Node{{Address: "a"}}}, "empty id"},
-		{"duplicate id", svc("s", "1", "x", "x"), "appears twice"},
-		{"payload over 1 MiB", huge, "over the"},
-		{"name not UTF-8", svc("bad\xffname", "1", "n1"), "not valid UTF-8"},
+		{"nil endpoint", nilEndpoint, "endpoint 1 is nil"},
 		{"metadata not UTF-8", badMeta, "not valid UTF-8"},
 	}
 	for _, tt := range tests {
@@ -186,9 +183,9 @@ func TestRegisterRejectsBadInput(t *testing.T) {
 			assert.True(t, strings.HasPrefix(err.Error(), "zookeeper: "), err.Error())
 			assert.Equal(t, 1, strings.Count(err.Error(), "zookeeper: "), "prefix repeated: %s", err)
 			assert.Contains(t, err.Error(), tt.want)
-			assert.Less(t, len(err.Error()), 1000, "errors stay short: %.200s", err)
 		})
 	}
+	require.Error(t, r.Deregister(nil))
 	_, err := r.GetService("")
 	require.Error(t, err)
 	assert.False(t, errors.Is(err, registry.ErrNotFound), "an empty name is refused, not missing")
@@ -198,223 +195,39 @@ func TestRegisterRejectsBadInput(t *testing.T) {
 	assert.Error(t, r.Init(ReadConcurrency(0)), "no reads in flight")
 }
 
-func TestCrashedProcessDisappears(t *testing.T) {
-	t.Parallel()
-	srv := zktest.Start(t)
-	r := newTestRegistry(t, []string{srv.Addr})
-	direct := newTestRegistry(t, []string{srv.Addr}, MirrorReads(false))
-	raw := rawConn(t, srv.Addr)
-	w, err := r.Watch(registry.WatchService("crashy"))
-	require.NoError(t, err)
-	defer w.Stop()
-
-	const sessionTimeout = 2 * time.Second
-	c, _ := startChild(t, "register", []string{
-		"ZK_ADDR=" + srv.Addr, "ZK_SERVICE=crashy", "ZK_NODE=c1", "ZK_SESSION_TIMEOUT=" + sessionTimeout.String(),
-	})
-	res := next(t, w, 10*time.Second)
-	assert.Equal(t, "create", res.Action)
-	_, err = direct.GetService("crashy")
-	require.NoError(t, err)
-
-	require.NoError(t, c.cmd.Process.Signal(syscall.SIGKILL))
-	killed := time.Now()
-	// Every observer loses the node within the session timeout plus a
-	// margin: ZooKeeper itself, a watcher, and GetService without the
-	// mirror.
-	const margin = time.Second
-	res, err = nextWithin(w, sessionTimeout+5*time.Second)
-	require.NoError(t, err, "the watcher did not report the crashed node's delete")
-	inWatch := time.Since(killed)
-	assert.Equal(t, "delete", res.Action)
-	assert.Equal(t, "c1", res.Service.Nodes[0].Id)
-	ok, _, err := raw.Exists("/micro-registry/crashy/c1")
-	require.NoError(t, err)
-	assert.False(t, ok, "gone from ZooKeeper")
-	_, err = direct.GetService("crashy")
-	assert.ErrorIs(t, err, registry.ErrNotFound)
-	t.Logf("crashed node reported deleted %v after SIGKILL (session timeout %v)", inWatch.Round(time.Millisecond), sessionTimeout)
-	assert.LessOrEqual(t, inWatch, sessionTimeout+margin, "gone later than the session timeout plus %v", margin)
-}
-
-func TestRestartWithinSessionTimeoutKeepsNewRegistration(t *testing.T) {
-	t.Parallel()
-	srv := zktest.Start(t)
-	raw := rawConn(t, srv.Addr)
-	const sessionTimeout = 2 * time.Second
-	c, line := startChild(t, "register", []string{
-		"ZK_ADDR=" + srv.Addr, "ZK_SERVICE=phoenix", "ZK_NODE=p1", "ZK_SESSION_TIMEOUT=" + sessionTimeout.String(),
-	})
-	require.True(t, strings.HasPrefix(line, "REGISTERED 0x"), "child: %s", line)
-	require.NoError(t, c.cmd.Process.Signal(syscall.SIGKILL))
-	_, st, err := raw.Get("/micro-registry/phoenix/p1")
-	require.NoError(t, err, "the crashed process's node is still there")
-	require.Equal(t, line, fmt.Sprintf("REGISTERED 0x%x", st.EphemeralOwner), "owned by the crashed process's session")
-
-	// The restarted process registers the same node id while the dead
-	// session still owns it.
-	r := newTestRegistry(t, []string{srv.Addr}, SessionTimeout(sessionTimeout))
-	require.NoError(t, r.Register(svc("phoenix", "1.0.0", "p1")))
-	_, st, err = raw.Get("/micro-registry/phoenix/p1")
-	require.NoError(t, err)
-	require.Equal(t, r.sessionID(), st.EphemeralOwner, "registration must be owned by the new session (old: %s)", line)
-
-	// The old session's expiry must not take the new registration down.
-	oldSession := strings.TrimPrefix(line, "REGISTERED ")
-	expired := func() bool {
-		out, err := zktest.FourLetter(srv.Addr, "dump")
-		sessions, _, _ := strings.Cut(out, "ephemeral nodes dump:")
-		return err == nil && strings.Contains(sessions, "SessionTracker dump:") && !strings.Contains(sessions, oldSession)
-	}
-	zktest.Eventually(t, 2*sessionTimeout+5*time.Second, expired, "old session %s never expired", oldSession)
-	_, st, err = raw.Get("/micro-registry/phoenix/p1")
-	require.NoError(t, err, "registration lost when the old session expired")
-	assert.Equal(t, r.sessionID(), st.EphemeralOwner)
-}
-
-// Watch tests share one server: each uses its own prefix.
 func TestWatch(t *testing.T) {
 	t.Parallel()
 	srv := zktest.Start(t)
-	t.Run("ServiceBeforeItExists", func(t *testing.T) {
-		t.Parallel()
-		r := newTestRegistry(t, []string{srv.Addr}, Prefix("/before"))
-		w, err := r.Watch(registry.WatchService("late"))
-		require.NoError(t, err)
-		defer w.Stop()
+	r := newTestRegistry(t, []string{srv.Addr})
+	w, err := r.Watch(registry.WatchService("watched"))
+	require.NoError(t, err)
+	s := wireService()
+	s.Name = "watched"
+	require.NoError(t, r.Register(s))
+	res := next(t, w, 10*time.Second)
+	assert.Equal(t, "create", res.Action)
+	assert.Equal(t, s, res.Service, "the node, converted field for field")
 
-		other := newTestRegistry(t, []string{srv.Addr}, Prefix("/before"))
-		require.NoError(t, other.Register(svc("late", "1", "l1")))
-		res := next(t, w, 10*time.Second)
-		assert.Equal(t, "create", res.Action)
-		assert.Equal(t, "late", res.Service.Name)
-		require.Len(t, res.Service.Nodes, 1)
-		assert.Equal(t, "l1", res.Service.Nodes[0].Id)
-		// Another service does not show up in this watcher.
-		require.NoError(t, other.Register(svc("unrelated", "1", "u1")))
-		noEvent(t, w, 500*time.Millisecond)
-	})
-	t.Run("AllSeesLaterServices", func(t *testing.T) {
-		t.Parallel()
-		r := newTestRegistry(t, []string{srv.Addr}, Prefix("/all"))
-		other := newTestRegistry(t, []string{srv.Addr}, Prefix("/all"))
-		require.NoError(t, other.Register(svc("early", "1", "e1")))
-		w, err := r.Watch()
-		require.NoError(t, err)
-		defer w.Stop()
-		noEvent(t, w, 300*time.Millisecond) // what existed before Watch is the starting point
+	// Stop unblocks a blocked Next.
+	errc := make(chan error, 1)
+	go func() { _, err := w.Next(); errc <- err }()
+	time.Sleep(100 * time.Millisecond) // let Next block (it is also fine if it has not yet)
+	w.Stop()
+	w.Stop()
+	select {
+	case err := <-errc:
+		assert.True(t, err == registry.ErrWatcherStopped, "go-micro's sentinel itself, got %v", err) //nolint:errorlint // the point
+	case <-time.After(5 * time.Second):
+		t.Fatal("Stop did not unblock Next")
+	}
 
-		for _, name := range []string{"later-1", "later-2"} {
-			require.NoError(t, other.Register(svc(name, "1", name+"-n")))
-			res := next(t, w, 10*time.Second)
-			assert.Equal(t, "create", res.Action)
-			assert.Equal(t, name, res.Service.Name)
-		}
-		require.NoError(t, other.Deregister(svc("early", "1", "e1")))
-		res := next(t, w, 10*time.Second)
-		assert.Equal(t, "delete", res.Action)
-		assert.Equal(t, "e1", res.Service.Nodes[0].Id)
-	})
-	t.Run("EventsAreExactPerNode", func(t *testing.T) {
-		t.Parallel()
-		r := newTestRegistry(t, []string{srv.Addr}, Prefix("/exact"))
-		w, err := r.Watch(registry.WatchService("exact"))
-		require.NoError(t, err)
-		defer w.Stop()
-
-		require.NoError(t, r.Register(svc("exact", "1", "a", "b")))
-		seen := map[string]string{}
-		for i := 0; i < 2; i++ {
-			res := next(t, w, 10*time.Second)
-			require.Len(t, res.Service.Nodes, 1, "each result holds exactly the affected node")
-			seen[res.Service.Nodes[0].Id] = res.Action
-		}
-		assert.Equal(t, map[string]string{"a": "create", "b": "create"}, seen)
-
-		upd := svc("exact", "1", "a")
-		upd.Nodes[0].Address = "127.0.0.1:31000"
-		require.NoError(t, r.Register(upd))
-		res := next(t, w, 10*time.Second)
-		assert.Equal(t, "update", res.Action)
-		assert.Equal(t, "127.0.0.1:31000", res.Service.Nodes[0].Address)
-
-		// A node moving to a new version is a delete of the old and a
-		// create of the new, as go-micro's cache groups nodes by version.
-		require.NoError(t, r.Register(svc("exact", "2", "b")))
-		res = next(t, w, 10*time.Second)
-		assert.Equal(t, "delete", res.Action)
-		assert.Equal(t, "1", res.Service.Version)
-		res = next(t, w, 10*time.Second)
-		assert.Equal(t, "create", res.Action)
-		assert.Equal(t, "2", res.Service.Version)
-
-		require.NoError(t, r.Deregister(upd))
-		res = next(t, w, 10*time.Second)
-		assert.Equal(t, "delete", res.Action)
-		assert.Equal(t, "127.0.0.1:31000", res.Service.Nodes[0].Address, "delete carries the last known node")
-	})
-	t.Run("StopAndContext", func(t *testing.T) {
-		t.Parallel()
-		r := newTestRegistry(t, []string{srv.Addr}, Prefix("/stop"))
-		// Stop unblocks a blocked Next.
-		w, err := r.Watch(registry.WatchService("quiet"))
-		require.NoError(t, err)
-		errc := make(chan error, 1)
-		go func() { _, err := w.Next(); errc <- err }()
-		time.Sleep(100 * time.Millisecond)
-		w.Stop()
-		w.Stop()
-		select {
-		case err := <-errc:
-			assert.True(t, err == registry.ErrWatcherStopped, "go-micro's sentinel itself, got %v", err) //nolint:errorlint // the point
-		case <-time.After(5 * time.Second):
-			t.Fatal("Stop did not unblock Next")
-		}
-
-		// Cancelling WatchContext stops it.
-		ctx, cancel := context.WithCancel(context.Background())
-		w2, err := r.Watch(registry.WatchService("quiet"), registry.WatchContext(ctx))
-		require.NoError(t, err)
-		cancel()
-		_, err = nextWithin(w2, 5*time.Second)
-		assert.ErrorIs(t, err, registry.ErrWatcherStopped)
-
-		// Stop while events flow: readers end, nothing stays subscribed.
-		var ws []registry.Watcher
-		for i := 0; i < 5; i++ {
-			w, err := r.Watch()
-			require.NoError(t, err)
-			ws = append(ws, w)
-		}
-		var readers sync.WaitGroup
-		for _, w := range ws {
-			readers.Add(1)
-			go func() {
-				defer readers.Done()
-				for {
-					if _, err := w.Next(); err != nil {
-						return
-					}
-				}
-			}()
-		}
-		for i := 0; i < 20; i++ {
-			s := svc("churn", "1", fmt.Sprintf("c%d", i%3))
-			require.NoError(t, r.Register(s))
-			require.NoError(t, r.Deregister(s))
-		}
-		for _, w := range ws {
-			w.Stop()
-		}
-		stopped := make(chan struct{})
-		go func() { readers.Wait(); close(stopped) }()
-		select {
-		case <-stopped:
-		case <-time.After(10 * time.Second):
-			t.Fatal("Stop did not end the readers' Next")
-		}
-		zktest.Eventually(t, 5*time.Second, func() bool { return r.engine.Stats().Watchers == 0 }, "stopped watchers stay subscribed")
-	})
+	// Cancelling WatchContext stops it.
+	ctx, cancel := context.WithCancel(context.Background())
+	w2, err := r.Watch(registry.WatchService("watched"), registry.WatchContext(ctx))
+	require.NoError(t, err)
+	cancel()
+	_, err = nextWithin(w2, 5*time.Second)
+	assert.True(t, err == registry.ErrWatcherStopped, "go-micro's sentinel itself, got %v", err) //nolint:errorlint // the point
 }
 
 func TestCloseStopsEverything(t *testing.T) {
@@ -462,7 +275,7 @@ func TestRegistryFlagSelectsPlugin(t *testing.T) {
 			} else {
 				env = append(env, "MICRO_REGISTRY=zookeeper", "MICRO_REGISTRY_ADDRESS="+srv.Addr)
 			}
-			c, _ := startChild(t, "micro", env, args...)
+			c := startChild(t, "micro", env, args...)
 			zktest.Eventually(t, 30*time.Second, func() bool {
 				ch, _, err := raw.Children("/micro-registry/" + name)
 				return err == nil && len(ch) == 1

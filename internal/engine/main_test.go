@@ -2,12 +2,18 @@ package engine
 
 import (
 	"fmt"
+	"os"
 	"testing"
 
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(childEnv); mode != "" {
+		os.Exit(runChild(mode)) // a crashing process (crashchild_zk_test.go)
+	}
+	goleak.VerifyTestMain(m)
+}
 
 // testService is a service with one node per id and the metadata and
 // endpoint a go-micro service registers.

@@ -50,7 +50,7 @@ func (s *fakeSource) set(w *Watcher, svc, version, id, data string) {
 func drain(w *Watcher) []string {
 	var out []string
 	for {
-		e, ok := w.TryNext()
+		e, ok := peekNext(w)
 		if !ok {
 			return out
 		}

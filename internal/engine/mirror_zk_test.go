@@ -1,9 +1,8 @@
-package zookeeper
+package engine
 
-// Tests of the shared mirror against real ZooKeeper: consistency under
-// churn, eviction, and N watchers costing one set of ZooKeeper watches.
-// They use the view helpers of faults_test.go (truth, followWatcher,
-// nodeView, canonical).
+// The shared mirror against real ZooKeeper: consistency under churn,
+// eviction, and N watchers costing one set of ZooKeeper watches. The
+// observers (truth, followWatcher, nodeView) are in observers_zk_test.go.
 
 import (
 	"context"
@@ -19,52 +18,18 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go-micro.dev/v4/registry"
 
 	"github.com/zkmicro/zookeeper/internal/zktest"
 )
 
-// mirrorView returns what r's mirror holds for service, as a nodeView.
-func mirrorView(r *zkRegistry, service string) nodeView {
-	v := nodeView{}
-	nodes, _ := r.engine.Mirrored(service)
-	for _, s := range fromEngine(nodes) {
-		v[viewKey(s)] = canonical(s)
-	}
-	return v
-}
-
 // mirrorSize returns the number of services and nodes r mirrors.
-func mirrorSize(r *zkRegistry) (services, nodes int) {
-	st := r.engine.Stats()
+func mirrorSize(r *Registry) (services, nodes int) {
+	st := r.Stats()
 	return st.MirroredServices, st.MirroredNodes
 }
 
-// servicesView flattens services (as GetService or ListServices return
-// them) into a nodeView.
-func servicesView(svcs []*registry.Service) nodeView {
-	v := nodeView{}
-	for _, s := range svcs {
-		for _, n := range s.Nodes {
-			one := &registry.Service{Name: s.Name, Version: s.Version, Metadata: s.Metadata, Endpoints: s.Endpoints, Nodes: []*registry.Node{n}}
-			v[viewKey(one)] = canonical(one)
-		}
-	}
-	return v
-}
-
-// filterView returns the part of v that belongs to service.
-func filterView(v nodeView, service string) nodeView {
-	out := nodeView{}
-	for k, d := range v {
-		if strings.HasPrefix(k, service+"/") {
-			out[k] = d
-		}
-	}
-	return out
-}
-
 func TestMirrorConsistentUnderChurn(t *testing.T) {
+	ctx := t.Context()
 	ens := zktest.StartEnsemble(t, 3)
 	addrs := ens.Addrs()
 	raw := rawConn(t, addrs[0])
@@ -72,18 +37,18 @@ func TestMirrorConsistentUnderChurn(t *testing.T) {
 
 	// The observer watches everything before the churn starts, from
 	// nothing: its watchers' views are then exactly what they reported.
-	observer := newTestRegistry(t, addrs[2:])
+	observer := newTestRegistry(t, Options{Addrs: addrs[2:]})
 	var logs []*watchLog
 	var names []string
 	for i := 0; i < 2; i++ {
-		w, err := observer.Watch()
+		w, err := observer.Watch(ctx, "", nil)
 		require.NoError(t, err)
 		logs, names = append(logs, followWatcher(t, w, nodeView{})), append(names, fmt.Sprintf("watch-all %d", i))
 	}
 	serviceOf := map[*watchLog]string{}
 	for _, s := range services {
 		for i := 0; i < 2; i++ {
-			w, err := observer.Watch(registry.WatchService(s))
+			w, err := observer.Watch(ctx, s, nil)
 			require.NoError(t, err)
 			l := followWatcher(t, w, nodeView{})
 			logs, names = append(logs, l), append(names, fmt.Sprintf("watch %s %d", s, i))
@@ -91,7 +56,7 @@ func TestMirrorConsistentUnderChurn(t *testing.T) {
 		}
 	}
 
-	ctx, stop := context.WithTimeout(context.Background(), 3*time.Second)
+	churning, stop := context.WithTimeout(ctx, 3*time.Second)
 	defer stop()
 	var wg sync.WaitGroup
 	var readErrs sync.Map
@@ -100,13 +65,13 @@ func TestMirrorConsistentUnderChurn(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for ctx.Err() == nil {
+			for churning.Err() == nil {
 				for _, s := range services {
-					if _, err := observer.GetService(s); err != nil && !errors.Is(err, registry.ErrNotFound) {
+					if _, err := observer.GetService(ctx, s); err != nil && !errors.Is(err, ErrNotFound) {
 						readErrs.Store(err.Error(), true)
 					}
 				}
-				if _, err := observer.ListServices(); err != nil {
+				if _, err := observer.ListServices(ctx); err != nil {
 					readErrs.Store(err.Error(), true)
 				}
 			}
@@ -115,15 +80,15 @@ func TestMirrorConsistentUnderChurn(t *testing.T) {
 	// Churners register, update, re-version and deregister their nodes.
 	var ops [3]int
 	for k := 0; k < 3; k++ {
-		r := newTestRegistry(t, addrs[k:k+1])
+		r := newTestRegistry(t, Options{Addrs: addrs[k : k+1]})
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			rng := rand.New(rand.NewSource(int64(k)))
-			owned := map[string]*registry.Service{}
+			owned := map[string]*Service{}
 			var ids []string
 			seq := 0
-			for ctx.Err() == nil {
+			for churning.Err() == nil {
 				ops[k]++
 				op := rng.Intn(10)
 				if len(ids) == 0 {
@@ -134,13 +99,13 @@ func TestMirrorConsistentUnderChurn(t *testing.T) {
 					seq++
 					id := fmt.Sprintf("r%d-n%d", k, seq)
 					s := svc(services[rng.Intn(len(services))], "1", id)
-					if r.Register(s) == nil {
+					if r.Register(ctx, s) == nil {
 						owned[id], ids = s, append(ids, id)
 					}
 				case op <= 6: // new metadata
 					s := owned[ids[rng.Intn(len(ids))]]
 					s.Nodes[0].Metadata = map[string]string{"gen": strconv.Itoa(rng.Int())}
-					_ = r.Register(s)
+					_ = r.Register(ctx, s)
 				case op == 7: // new version: a delete and a create for watchers
 					s := owned[ids[rng.Intn(len(ids))]]
 					if s.Version == "1" {
@@ -148,11 +113,11 @@ func TestMirrorConsistentUnderChurn(t *testing.T) {
 					} else {
 						s.Version = "1"
 					}
-					_ = r.Register(s)
+					_ = r.Register(ctx, s)
 				default:
 					i := rng.Intn(len(ids))
 					id := ids[i]
-					if r.Deregister(owned[id]) == nil {
+					if r.Deregister(ctx, owned[id]) == nil {
 						delete(owned, id)
 						ids = append(ids[:i], ids[i+1:]...)
 					}
@@ -182,35 +147,38 @@ func TestMirrorConsistentUnderChurn(t *testing.T) {
 		w := filterView(want, s)
 		zktest.Eventually(t, 10*time.Second, func() bool { return w.diff(mirrorView(observer, s)) == "" },
 			"mirror of %s differs from ZooKeeper: %s", s, w.diff(mirrorView(observer, s)))
-		got, err := observer.GetService(s)
+		got, err := observer.GetService(ctx, s)
 		if len(w) == 0 {
-			require.ErrorIs(t, err, registry.ErrNotFound)
+			require.ErrorIs(t, err, ErrNotFound)
 			continue
 		}
 		require.NoError(t, err)
 		assert.Empty(t, w.diff(servicesView(got)), "GetService(%q)", s)
 	}
-	all, err := observer.ListServices()
+	all, err := observer.ListServices(ctx)
 	require.NoError(t, err)
 	assert.Empty(t, want.diff(servicesView(all)), "ListServices")
 	// And a registry that never saw the churn reads the same.
-	fresh := newTestRegistry(t, addrs[1:2], MirrorReads(false))
-	all, err = fresh.ListServices()
+	fresh := newTestRegistry(t, Options{Addrs: addrs[1:2], Settings: []Option{MirrorReads(false)}})
+	all, err = fresh.ListServices(ctx)
 	require.NoError(t, err)
 	assert.Empty(t, want.diff(servicesView(all)), "ListServices without the mirror")
 }
 
 func TestMirrorEvictsIdleServices(t *testing.T) {
+	ctx := t.Context()
 	srv := zktest.Start(t)
-	writer := newTestRegistry(t, []string{srv.Addr})
-	require.NoError(t, writer.Register(svc("idle", "1", "a")))
-	require.NoError(t, writer.Register(svc("kept", "1", "b")))
+	writer := newTestRegistry(t, Options{Addrs: []string{srv.Addr}})
+	require.NoError(t, writer.Register(ctx, svc("idle", "1", "a")))
+	require.NoError(t, writer.Register(ctx, svc("kept", "1", "b")))
 
-	const idle = 300 * time.Millisecond
-	r := newTestRegistry(t, []string{srv.Addr}, MirrorIdle(idle))
-	_, err := r.GetService("idle")
+	// Long enough, many times over, for the checks made before anything
+	// may be evicted; evictions come within 1.25 idle times.
+	const idle = time.Second
+	r := newTestRegistry(t, Options{Addrs: []string{srv.Addr}, Settings: []Option{MirrorIdle(idle)}})
+	_, err := r.GetService(ctx, "idle")
 	require.NoError(t, err)
-	w, err := r.Watch(registry.WatchService("kept"))
+	w, err := r.Watch(ctx, "kept", nil)
 	require.NoError(t, err)
 	services, nodes := mirrorSize(r)
 	require.Equal(t, 2, services)
@@ -218,31 +186,31 @@ func TestMirrorEvictsIdleServices(t *testing.T) {
 
 	// Nobody looks at "idle" any more: it goes. "kept" has a watcher.
 	zktest.Eventually(t, 10*idle, func() bool { s, _ := mirrorSize(r); return s == 1 }, "idle service never evicted")
-	_, kept := r.engine.Mirrored("kept")
+	_, kept := peekMirrored(r, "kept")
 	require.True(t, kept, "a watched service must stay mirrored")
 
 	// A change to an evicted service fires its leftover watch once; the
 	// mirror ignores it.
-	require.NoError(t, writer.Register(svc("idle", "1", "c")))
+	require.NoError(t, writer.Register(ctx, svc("idle", "1", "c")))
 	time.Sleep(2 * idle / 3)
 	s, _ := mirrorSize(r)
 	require.Equal(t, 1, s, "an evicted service must not come back by itself")
 
 	// Looking it up again mirrors it again, with the change.
-	got, err := r.GetService("idle")
+	got, err := r.GetService(ctx, "idle")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"a", "c"}, nodeIDs(got))
 
 	// Once its last watcher stops, "kept" is evicted too; so is the list of
 	// services after ListServices.
 	w.Stop()
-	_, err = r.ListServices()
+	_, err = r.ListServices(ctx)
 	require.NoError(t, err)
 	zktest.Eventually(t, 10*idle, func() bool {
 		s, _ := mirrorSize(r)
-		return s == 0 && !r.engine.MirrorsListing()
+		return s == 0 && !peekMirrorsListing(r)
 	}, "services not evicted after their watcher stopped")
-	assert.False(t, r.engine.MirrorsListing())
+	assert.False(t, peekMirrorsListing(r))
 }
 
 var (
@@ -294,23 +262,24 @@ func requestsFrom(t testing.TB, srv *zktest.Server, sid int64) int {
 }
 
 func TestWatchersShareOneSetOfZooKeeperWatches(t *testing.T) {
+	ctx := t.Context()
 	srv := zktest.Start(t)
-	writer := newTestRegistry(t, []string{srv.Addr})
+	writer := newTestRegistry(t, Options{Addrs: []string{srv.Addr}})
 	s := svc("shared", "1", "a", "b", "c")
-	require.NoError(t, writer.Register(s))
-	require.NoError(t, writer.Register(svc("other", "1", "x")))
+	require.NoError(t, writer.Register(ctx, s))
+	require.NoError(t, writer.Register(ctx, svc("other", "1", "x")))
 
-	r := newTestRegistry(t, []string{srv.Addr}, SessionTimeout(20*time.Second)) // few pings
-	var ws []registry.Watcher
-	watch := func(opts ...registry.WatchOption) {
-		w, err := r.Watch(opts...)
+	r := newTestRegistry(t, Options{Addrs: []string{srv.Addr}, Settings: []Option{SessionTimeout(20 * time.Second)}}) // few pings
+	var ws []*Watcher
+	watch := func(service string) {
+		w, err := r.Watch(ctx, service, nil)
 		require.NoError(t, err)
 		ws = append(ws, w)
 		t.Cleanup(w.Stop)
 	}
-	watch(registry.WatchService("shared"))
-	watch()
-	sid := r.sessionID()
+	watch("shared")
+	watch("")
+	sid := peekSessionID(r)
 	// One data watch per node (and children watches, which the server does
 	// not report, on the root and each service directory).
 	one := serverWatches(t, srv, sid)
@@ -321,8 +290,8 @@ func TestWatchersShareOneSetOfZooKeeperWatches(t *testing.T) {
 	before := requestsFrom(t, srv, sid)
 
 	for i := 0; i < 20; i++ {
-		watch(registry.WatchService("shared"))
-		watch()
+		watch("shared")
+		watch("")
 	}
 	require.ElementsMatch(t, one, serverWatches(t, srv, sid), "42 watchers must cost the watches of 2")
 	// Pings aside, the new watchers cost no request at all.
@@ -333,9 +302,9 @@ func TestWatchersShareOneSetOfZooKeeperWatches(t *testing.T) {
 	before = requestsFrom(t, srv, sid)
 	changed := svc("shared", "1", "b")
 	changed.Nodes[0].Metadata = map[string]string{"changed": "yes"}
-	require.NoError(t, writer.Register(changed))
+	require.NoError(t, writer.Register(ctx, changed))
 	for _, w := range ws {
-		res := next(t, w, 10*time.Second)
+		res := nextEvent(t, w, 10*time.Second)
 		assert.Equal(t, "update", res.Action)
 		assert.Equal(t, "b", res.Service.Nodes[0].Id)
 	}
@@ -345,9 +314,9 @@ func TestWatchersShareOneSetOfZooKeeperWatches(t *testing.T) {
 
 	// A new node: list the directory, read the node.
 	before = requestsFrom(t, srv, sid)
-	require.NoError(t, writer.Register(svc("shared", "1", "d")))
+	require.NoError(t, writer.Register(ctx, svc("shared", "1", "d")))
 	for _, w := range ws {
-		res := next(t, w, 10*time.Second)
+		res := nextEvent(t, w, 10*time.Second)
 		assert.Equal(t, "create", res.Action)
 		assert.Equal(t, "d", res.Service.Nodes[0].Id)
 	}

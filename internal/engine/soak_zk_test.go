@@ -1,6 +1,6 @@
 //go:build soak
 
-package zookeeper
+package engine
 
 // The churn soak (issue 4, scenario 9): its own target, `make soak`
 // (scripts/soak.sh). Several registries register, update and deregister at
@@ -10,6 +10,7 @@ package zookeeper
 // leaked.
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -24,10 +25,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go-micro.dev/v4/registry"
 	"go.uber.org/goleak"
 
-	"github.com/zkmicro/zookeeper/internal/engine"
 	"github.com/zkmicro/zookeeper/internal/faultproxy"
 	"github.com/zkmicro/zookeeper/internal/zktest"
 )
@@ -51,13 +50,13 @@ func soakDuration(t *testing.T) time.Duration {
 // means to have registered.
 type churner struct {
 	id    int
-	r     *zkRegistry
+	r     *Registry
 	proxy *faultproxy.Proxy
 	log   *logRecorder
 	rng   *rand.Rand
 
-	intended map[string]*registry.Service // by node id: what should be registered
-	touched  map[string]*registry.Service // by node id: every node ever registered
+	intended map[string]*Service // by node id: what should be registered
+	touched  map[string]*Service // by node id: every node ever registered
 
 	ops    atomic.Int64
 	errMu  sync.Mutex // guards errs, fatal
@@ -67,7 +66,7 @@ type churner struct {
 }
 
 // soakNode returns a one-node service for node j of c, with random data.
-func (c *churner) soakNode(j int) *registry.Service {
+func (c *churner) soakNode(j int) *Service {
 	s := svc(soakServices[j%len(soakServices)], strconv.Itoa(1+c.rng.IntN(2)), c.nodeOf(j))
 	s.Nodes[0].Address = fmt.Sprintf("127.0.0.1:%d", 20000+c.rng.IntN(10000))
 	return s
@@ -77,12 +76,12 @@ func (c *churner) soakNode(j int) *registry.Service {
 // session, a timeout) are what callers must expect under faults; anything
 // else is a failure.
 func (c *churner) record(op string, err error) {
-	if err == nil || errors.Is(err, registry.ErrNotFound) {
+	if err == nil || errors.Is(err, ErrNotFound) {
 		return
 	}
 	c.errMu.Lock()
 	defer c.errMu.Unlock()
-	if !strings.HasPrefix(err.Error(), "zookeeper: ") || !engine.IsTransient(err) {
+	if !strings.HasPrefix(err.Error(), "zookeeper: ") || !IsTransient(err) {
 		c.fatal = append(c.fatal, fmt.Sprintf("registry %d %s: %v", c.id, op, err))
 		return
 	}
@@ -97,7 +96,7 @@ func (c *churner) record(op string, err error) {
 }
 
 // churn runs random operations until stop is closed.
-func (c *churner) churn(stop <-chan struct{}) {
+func (c *churner) churn(ctx context.Context, stop <-chan struct{}) {
 	const nodes = 6
 	for {
 		select {
@@ -112,21 +111,21 @@ func (c *churner) churn(stop <-chan struct{}) {
 		case p < 45: // register or update
 			s := c.soakNode(j)
 			c.intended[id], c.touched[id] = s, s
-			c.record("Register", c.r.Register(s))
+			c.record("Register", c.r.Register(ctx, s))
 		case p < 70: // deregister
 			if s := c.intended[id]; s != nil {
 				delete(c.intended, id)
-				c.record("Deregister", c.r.Deregister(s))
+				c.record("Deregister", c.r.Deregister(ctx, s))
 			}
 		case p < 85: // re-register unchanged, as go-micro does every 30 s
 			if s := c.intended[id]; s != nil {
-				c.record("Register", c.r.Register(s))
+				c.record("Register", c.r.Register(ctx, s))
 			}
 		case p < 95:
-			_, err := c.r.GetService(soakServices[c.rng.IntN(len(soakServices))])
+			_, err := c.r.GetService(ctx, soakServices[c.rng.IntN(len(soakServices))])
 			c.record("GetService", err)
 		default:
-			_, err := c.r.ListServices()
+			_, err := c.r.ListServices(ctx)
 			c.record("ListServices", err)
 		}
 	}
@@ -136,16 +135,18 @@ func (c *churner) churn(stop <-chan struct{}) {
 // until ZooKeeper has taken each call.
 func (c *churner) settle(t *testing.T) {
 	t.Helper()
+	ctx := t.Context()
 	for id, s := range c.touched {
 		if want := c.intended[id]; want != nil {
-			retryUntil(t, 30*time.Second, "final Register", func() error { return c.r.Register(want) })
+			retryUntil(t, 30*time.Second, "final Register", func() error { return c.r.Register(ctx, want) })
 		} else {
-			retryUntil(t, 30*time.Second, "final Deregister", func() error { return c.r.Deregister(s) })
+			retryUntil(t, 30*time.Second, "final Deregister", func() error { return c.r.Deregister(ctx, s) })
 		}
 	}
 }
 
 func TestChurnSoak(t *testing.T) {
+	ctx := t.Context()
 	leakOpts := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, leakOpts) }) // runs after every other cleanup
 
@@ -172,15 +173,15 @@ func TestChurnSoak(t *testing.T) {
 			proxy:    newProxy(t, srv.Addr),
 			log:      &logRecorder{},
 			rng:      rand.New(rand.NewPCG(seed, uint64(i))),
-			intended: map[string]*registry.Service{},
-			touched:  map[string]*registry.Service{},
+			intended: map[string]*Service{},
+			touched:  map[string]*Service{},
 			errs:     map[string]int{},
 		}
 		c.nodeOf = func(j int) string { return fmt.Sprintf("r%d-n%d", i, j) }
-		c.r = newTestRegistry(t, []string{c.proxy.Addr}, SessionTimeout(sessionTimeout), registry.Timeout(time.Second), registry.Logger(c.log))
+		c.r = newTestRegistry(t, Options{Addrs: []string{c.proxy.Addr}, Timeout: time.Second, Logger: c.log, Settings: []Option{SessionTimeout(sessionTimeout)}})
 		cs = append(cs, c)
 	}
-	observer := newTestRegistry(t, []string{srv.Addr}, registry.Logger(&logRecorder{}))
+	observer := newTestRegistry(t, Options{Addrs: []string{srv.Addr}, Logger: &logRecorder{}})
 
 	// Every registry watches all services and one service; nothing is
 	// registered yet, so every watcher starts from nothing.
@@ -190,14 +191,14 @@ func TestChurnSoak(t *testing.T) {
 		log     *watchLog
 	}
 	var followers []follower
-	for i, r := range append([]*zkRegistry{observer}, registriesOf(cs)...) {
+	for i, r := range append([]*Registry{observer}, registriesOf(cs)...) {
 		name := "observer"
 		if i > 0 {
 			name = fmt.Sprintf("registry %d", i-1)
 		}
-		all, err := r.Watch()
+		all, err := r.Watch(ctx, "", nil)
 		require.NoError(t, err)
-		one, err := r.Watch(registry.WatchService(soakServices[0]))
+		one, err := r.Watch(ctx, soakServices[0], nil)
 		require.NoError(t, err)
 		followers = append(followers,
 			follower{name + " (all)", "", followWatcher(t, all, nodeView{})},
@@ -211,7 +212,7 @@ func TestChurnSoak(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c.churn(stop)
+			c.churn(ctx, stop)
 		}()
 	}
 	faults := map[string]int{}
@@ -229,12 +230,12 @@ func TestChurnSoak(t *testing.T) {
 			// The one expiry: partition registry 0 until ZooKeeper has
 			// expired its session, then heal.
 			c = cs[0]
-			old := c.r.sessionID()
+			old := peekSessionID(c.r)
 			c.proxy.Partition()
-			zktest.Eventually(t, 5*sessionTimeout, func() bool { return !srv.SessionAlive(old) }, "registry 0's session never expired")
+			zktest.Eventually(t, 10*sessionTimeout, func() bool { return !srv.SessionAlive(old) }, "registry 0's session never expired")
 			c.proxy.Heal()
 			healed := time.Now()
-			zktest.Eventually(t, 10*time.Second, func() bool { sid := c.r.sessionID(); return sid != 0 && sid != old }, "registry 0 got no new session")
+			zktest.Eventually(t, 10*time.Second, func() bool { sid := peekSessionID(c.r); return sid != 0 && sid != old }, "registry 0 got no new session")
 			restore = time.Since(healed)
 			expired = true
 			faults["partition until expiry"]++
@@ -294,9 +295,9 @@ func TestChurnSoak(t *testing.T) {
 		lost += len(bad)
 		totalEvents += n
 	}
-	for i, r := range append([]*zkRegistry{observer}, registriesOf(cs)...) {
+	for i, r := range append([]*Registry{observer}, registriesOf(cs)...) {
 		zktest.Eventually(t, 30*time.Second, func() bool {
-			list, err := r.ListServices()
+			list, err := r.ListServices(ctx)
 			return err == nil && want.diff(servicesView(list)) == ""
 		}, "ListServices of registry %d (0 is the observer) does not match ZooKeeper", i)
 	}
@@ -326,8 +327,8 @@ func TestChurnSoak(t *testing.T) {
 	assert.GreaterOrEqual(t, expiries, 1, "registry 0 must have seen its session expire")
 }
 
-func registriesOf(cs []*churner) []*zkRegistry {
-	out := make([]*zkRegistry, len(cs))
+func registriesOf(cs []*churner) []*Registry {
+	out := make([]*Registry, len(cs))
 	for i, c := range cs {
 		out[i] = c.r
 	}

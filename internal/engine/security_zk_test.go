@@ -1,22 +1,22 @@
-package zookeeper
+package engine
+
+// Security against a real ZooKeeper: ACLs and credentials, squatted
+// service directories, a chroot, TLS, and secrets kept out of logs and
+// errors.
 
 import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-zookeeper/zk"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go-micro.dev/v4/logger"
-	"go-micro.dev/v4/registry"
 
 	"github.com/zkmicro/zookeeper/internal/faultproxy"
 	"github.com/zkmicro/zookeeper/internal/zktest"
@@ -24,16 +24,8 @@ import (
 
 // ---- ACLs against a real server ----
 
-// digestConn returns a raw connection authenticated as user:password.
-func digestConn(t *testing.T, addr, user, password string) *zk.Conn {
-	t.Helper()
-	c := rawConn(t, addr)
-	require.NoError(t, c.AddAuth("digest", []byte(user+":"+password)))
-	return c
-}
-
 // digestAuth is the Auth option for user:password.
-func digestAuth(user, password string) registry.Option {
+func digestAuth(user, password string) Option {
 	return Auth("digest", []byte(user+":"+password))
 }
 
@@ -54,24 +46,33 @@ func requireACL(t *testing.T, c *zk.Conn, p string, want ...[]zk.ACL) {
 // registerFails registers s with r, which must fail at once (not after the
 // registry's timeout, as a retry loop would) with an error containing each
 // of want; r must keep nothing more to retry.
-func registerFails(t *testing.T, r *zkRegistry, s *registry.Service, want ...string) error {
+func registerFails(t *testing.T, r *Registry, s *Service, want ...string) error {
 	t.Helper()
-	before := r.engine.Registered()
+	before := peekRegistered(r)
 	start := time.Now()
-	err := r.Register(s)
+	err := r.Register(t.Context(), s)
 	require.Error(t, err)
 	t.Log(err)
-	assert.Less(t, time.Since(start), registryTimeout(t, r)/2, "a refusal is not retried until the timeout: %v", err)
+	assert.Less(t, time.Since(start), configuredTimeout(t, r)/2, "a refusal is not retried until the timeout: %v", err)
 	assert.True(t, strings.HasPrefix(err.Error(), "zookeeper: "), err.Error())
 	for _, w := range want {
 		assert.Contains(t, err.Error(), w)
 	}
 	assert.ErrorIs(t, err, zk.ErrNoAuth)
-	assert.Equal(t, before, r.engine.Registered(), "a refused registration is not kept for retries")
+	assert.Equal(t, before, peekRegistered(r), "a refused registration is not kept for retries")
 	return err
 }
 
+// configuredTimeout returns the timeout r uses for each call.
+func configuredTimeout(t testing.TB, r *Registry) time.Duration {
+	t.Helper()
+	cfg, err := r.Config()
+	require.NoError(t, err)
+	return cfg.Timeout()
+}
+
 func TestSecurityACL(t *testing.T) {
+	ctx := t.Context()
 	t.Setenv(EnvAuth, "")
 	srv := zktest.Start(t)
 	addrs := []string{srv.Addr}
@@ -79,8 +80,8 @@ func TestSecurityACL(t *testing.T) {
 	aliceRaw := digestConn(t, srv.Addr, "alice", "alice-pw")
 	bobRaw := digestConn(t, srv.Addr, "bob", "bob-pw")
 
-	alice := newTestRegistry(t, addrs, digestAuth("alice", "alice-pw"))
-	require.NoError(t, alice.Register(svc("orders", "1", "a1")))
+	alice := newTestRegistry(t, Options{Addrs: addrs, Settings: []Option{digestAuth("alice", "alice-pw")}})
+	require.NoError(t, alice.Register(ctx, svc("orders", "1", "a1")))
 	const a1 = "/micro-registry/orders/a1"
 	a1Data, a1Stat, err := anonRaw.Get(a1)
 	require.NoError(t, err, "an unauthenticated client reads an authenticated registration")
@@ -95,8 +96,8 @@ func TestSecurityACL(t *testing.T) {
 	})
 
 	t.Run("UnauthenticatedCanReadButNotModify", func(t *testing.T) {
-		anon := newTestRegistry(t, addrs)
-		got, err := anon.GetService("orders")
+		anon := newTestRegistry(t, Options{Addrs: addrs})
+		got, err := anon.GetService(ctx, "orders")
 		require.NoError(t, err)
 		assert.Equal(t, []string{"a1"}, nodeIDs(got))
 
@@ -133,15 +134,15 @@ func TestSecurityACL(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, a1Data, data)
 		assert.Equal(t, a1Stat.Version, st.Version)
-		assert.Equal(t, alice.sessionID(), st.EphemeralOwner)
+		assert.Equal(t, peekSessionID(alice), st.EphemeralOwner)
 
 		// The trade-off of the default prefix ACL: anyone may start a
 		// service of their own next to the protected ones.
-		require.NoError(t, anon.Register(svc("anon-svc", "1", "n1")))
+		require.NoError(t, anon.Register(ctx, svc("anon-svc", "1", "n1")))
 	})
 
 	t.Run("OtherCredentialsCannotTouchIt", func(t *testing.T) {
-		bob := newTestRegistry(t, addrs, digestAuth("bob", "bob-pw"))
+		bob := newTestRegistry(t, Options{Addrs: addrs, Settings: []Option{digestAuth("bob", "bob-pw")}})
 		// A service directory belongs to the credentials that created it.
 		registerFails(t, bob, svc("orders", "1", "b1"),
 			"not allowed to create /micro-registry/orders/b1", `digest user "bob"`)
@@ -151,7 +152,7 @@ func TestSecurityACL(t *testing.T) {
 		assert.ErrorIs(t, err, zk.ErrNoAuth)
 
 		// Bob's own service is his, and alice cannot touch it either.
-		require.NoError(t, bob.Register(svc("billing", "1", "b1")))
+		require.NoError(t, bob.Register(ctx, svc("billing", "1", "b1")))
 		requireACL(t, bobRaw, "/micro-registry/billing/b1", zk.DigestACL(zk.PermAll, "bob", "bob-pw"), worldRead)
 		requireACL(t, bobRaw, "/micro-registry/billing", zk.DigestACL(zk.PermAll, "bob", "bob-pw"), worldRead)
 		assert.ErrorIs(t, aliceRaw.Delete("/micro-registry/billing/b1", -1), zk.ErrNoAuth)
@@ -160,7 +161,7 @@ func TestSecurityACL(t *testing.T) {
 
 		_, st, err := anonRaw.Get(a1)
 		require.NoError(t, err)
-		assert.Equal(t, alice.sessionID(), st.EphemeralOwner)
+		assert.Equal(t, peekSessionID(alice), st.EphemeralOwner)
 	})
 
 	t.Run("SquattedServiceDirectoryIsRefused", func(t *testing.T) {
@@ -170,8 +171,8 @@ func TestSecurityACL(t *testing.T) {
 		const dir = "/micro-registry/payments"
 		_, err := mallory.Create(dir, nil, 0, zk.WorldACL(zk.PermAll))
 		require.NoError(t, err)
-		owner := newTestRegistry(t, addrs, digestAuth("payments", "pay-pw"))
-		err = owner.Register(svc("payments", "1", "p1"))
+		owner := newTestRegistry(t, Options{Addrs: addrs, Settings: []Option{digestAuth("payments", "pay-pw")}})
+		err = owner.Register(ctx, svc("payments", "1", "p1"))
 		require.Error(t, err, "the service's node must not be placed in a directory others control")
 		for _, want := range []string{dir, "world:anyone:cdrwa", "OpenDirs", EnvOpenDirs, "setAcl"} {
 			assert.Contains(t, err.Error(), want)
@@ -180,20 +181,20 @@ func TestSecurityACL(t *testing.T) {
 		children, _, err := anonRaw.Children(dir)
 		require.NoError(t, err)
 		assert.Empty(t, children, "nothing was written into the squatted directory")
-		assert.Zero(t, owner.engine.Registered(), "a refusal is not retried")
+		assert.Zero(t, peekRegistered(owner), "a refusal is not retried")
 
 		// Another digest user's directory that lets anyone create is
 		// foreign too, unless DirACL names that user.
 		_, err = mallory.Create("/micro-registry/ledger", nil, 0, append(zk.DigestACL(zk.PermAll, "mallory", "m"), zk.WorldACL(zk.PermRead|zk.PermCreate)...))
 		require.NoError(t, err)
-		err = owner.Register(svc("ledger", "1", "l1"))
+		err = owner.Register(ctx, svc("ledger", "1", "l1"))
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "digest:mallory:x:cdrwa", "the hash ZooKeeper hides from non-admins stays hidden")
 
 		// An operator who knows the directory (the older plugin's) accepts
 		// it explicitly.
-		migrating := newTestRegistry(t, addrs, digestAuth("payments", "pay-pw"), OpenDirs(true))
-		require.NoError(t, migrating.Register(svc("payments", "1", "p1")))
+		migrating := newTestRegistry(t, Options{Addrs: addrs, Settings: []Option{digestAuth("payments", "pay-pw"), OpenDirs(true)}})
+		require.NoError(t, migrating.Register(ctx, svc("payments", "1", "p1")))
 		children, _, err = anonRaw.Children(dir)
 		require.NoError(t, err)
 		assert.Equal(t, []string{"p1"}, children)
@@ -208,14 +209,14 @@ func TestSecurityACL(t *testing.T) {
 			zk.DigestACL(zk.PermAll, "carol", "carol-pw"),
 			zk.DigestACL(zk.PermRead|zk.PermCreate, "dave", "dave-pw")...),
 			zk.WorldACL(zk.PermRead)...)
-		carol := newTestRegistry(t, addrs, digestAuth("carol", "carol-pw"), DirACL(shared...))
-		dave := newTestRegistry(t, addrs, digestAuth("dave", "dave-pw"), DirACL(shared...))
+		carol := newTestRegistry(t, Options{Addrs: addrs, Settings: []Option{digestAuth("carol", "carol-pw"), DirACL(shared...)}})
+		dave := newTestRegistry(t, Options{Addrs: addrs, Settings: []Option{digestAuth("dave", "dave-pw"), DirACL(shared...)}})
 		daveRaw := digestConn(t, srv.Addr, "dave", "dave-pw")
 		carolRaw := digestConn(t, srv.Addr, "carol", "carol-pw")
 		const c1, d1 = "/micro-registry/shared/c1", "/micro-registry/shared/d1"
 
-		require.NoError(t, carol.Register(svc("shared", "1", "c1")))
-		require.NoError(t, dave.Register(svc("shared", "1", "d1")), "dave may add his node")
+		require.NoError(t, carol.Register(ctx, svc("shared", "1", "c1")))
+		require.NoError(t, dave.Register(ctx, svc("shared", "1", "d1")), "dave may add his node")
 		requireACL(t, daveRaw, d1, zk.DigestACL(zk.PermAll, "dave", "dave-pw"), worldRead)
 		got, _, err := anonRaw.Children("/micro-registry/shared")
 		require.NoError(t, err)
@@ -229,19 +230,19 @@ func TestSecurityACL(t *testing.T) {
 		// and the registry's takeover (delete and create) is refused.
 		registerFails(t, dave, svc("shared", "1", "c1"),
 			"not allowed to replace "+c1+": it belongs to another session, and the ACL of /micro-registry/shared does not grant DELETE and CREATE")
-		require.NoError(t, dave.Register(svc("shared", "1", "d1")), "dave keeps his own node")
+		require.NoError(t, dave.Register(ctx, svc("shared", "1", "d1")), "dave keeps his own node")
 
 		// The other side of ZooKeeper's model: the directory's owner may
 		// delete dave's node, and dave's registry puts it back.
 		require.NoError(t, carolRaw.Delete(d1, -1))
 		zktest.Eventually(t, 10*time.Second, func() bool {
 			_, st, err := anonRaw.Get(d1)
-			return err == nil && st.EphemeralOwner == dave.sessionID()
+			return err == nil && st.EphemeralOwner == peekSessionID(dave)
 		}, "dave's registry did not restore his node")
 
 		// Nor can dave delete his own node: Deregister says so, forgets it,
 		// and it goes with dave's session.
-		err = dave.Deregister(svc("shared", "1", "d1"))
+		err = dave.Deregister(ctx, svc("shared", "1", "d1"))
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "not allowed to delete "+d1+": the ACL of /micro-registry/shared does not grant DELETE")
 		assert.ErrorIs(t, err, zk.ErrNoAuth)
@@ -263,7 +264,7 @@ func TestSecurityACL(t *testing.T) {
 
 		// ZooKeeper accepts any digest password; the refusal comes with the
 		// first write, at once, and names the path and the user.
-		wrong := newTestRegistry(t, addrs, Prefix("/provisioned"), digestAuth("inventory", "WRONG-pw"))
+		wrong := newTestRegistry(t, Options{Addrs: addrs, Settings: []Option{Prefix("/provisioned"), digestAuth("inventory", "WRONG-pw")}})
 		err = registerFails(t, wrong, svc("inventory", "1", "i1"),
 			`zookeeper: register service "inventory" node "i1"`,
 			"not allowed to create /provisioned/inventory: the ACL of /provisioned does not grant CREATE",
@@ -271,7 +272,7 @@ func TestSecurityACL(t *testing.T) {
 		assert.NotContains(t, err.Error(), "WRONG-pw")
 
 		// Without credentials, the same clear refusal.
-		none := newTestRegistry(t, addrs, Prefix("/provisioned"))
+		none := newTestRegistry(t, Options{Addrs: addrs, Settings: []Option{Prefix("/provisioned")}})
 		registerFails(t, none, svc("inventory", "1", "i1"),
 			"not allowed to create /provisioned/inventory", "no credentials")
 
@@ -280,8 +281,8 @@ func TestSecurityACL(t *testing.T) {
 		require.NoError(t, err)
 		assert.False(t, ok)
 
-		right := newTestRegistry(t, addrs, Prefix("/provisioned"), digestAuth("inventory", "right-pw"))
-		require.NoError(t, right.Register(svc("inventory", "1", "i1")))
+		right := newTestRegistry(t, Options{Addrs: addrs, Settings: []Option{Prefix("/provisioned"), digestAuth("inventory", "right-pw")}})
+		require.NoError(t, right.Register(ctx, svc("inventory", "1", "i1")))
 		requireACL(t, digestConn(t, srv.Addr, "inventory", "right-pw"), "/provisioned/inventory/i1",
 			zk.DigestACL(zk.PermAll, "inventory", "right-pw"), worldRead)
 	})
@@ -291,11 +292,11 @@ func TestSecurityACL(t *testing.T) {
 		require.NoError(t, err)
 		defer proxy.Close()
 		const sessionTimeout = time.Second
-		eve := newTestRegistry(t, []string{proxy.Addr}, SessionTimeout(sessionTimeout), digestAuth("eve", "eve-pw"))
-		observer := newTestRegistry(t, addrs)
+		eve := newTestRegistry(t, Options{Addrs: []string{proxy.Addr}, Settings: []Option{SessionTimeout(sessionTimeout), digestAuth("eve", "eve-pw")}})
+		observer := newTestRegistry(t, Options{Addrs: addrs})
 
-		require.NoError(t, eve.Register(svc("vault", "1", "v1", "v2")))
-		w, err := observer.Watch(registry.WatchService("vault"))
+		require.NoError(t, eve.Register(ctx, svc("vault", "1", "v1", "v2")))
+		w, err := observer.Watch(ctx, "vault", nil)
 		require.NoError(t, err)
 		defer w.Stop()
 		eveAll := zk.DigestACL(zk.PermAll, "eve", "eve-pw")
@@ -303,23 +304,23 @@ func TestSecurityACL(t *testing.T) {
 		for _, p := range []string{"/micro-registry/vault", "/micro-registry/vault/v1", "/micro-registry/vault/v2"} {
 			requireACL(t, eveRaw, p, eveAll, worldRead)
 		}
-		oldSession := eve.sessionID()
+		oldSession := peekSessionID(eve)
 
 		proxy.Partition()
 		for i := 0; i < 2; i++ {
-			assert.Equal(t, "delete", next(t, w, 10*sessionTimeout).Action)
+			assert.Equal(t, "delete", nextEvent(t, w, 10*sessionTimeout).Action)
 		}
 		proxy.Heal()
 		for i := 0; i < 2; i++ {
-			assert.Equal(t, "create", next(t, w, 15*time.Second).Action)
+			assert.Equal(t, "create", nextEvent(t, w, 15*time.Second).Action)
 		}
 
-		require.NotEqual(t, oldSession, eve.sessionID())
+		require.NotEqual(t, oldSession, peekSessionID(eve))
 		for _, id := range []string{"v1", "v2"} {
 			p := "/micro-registry/vault/" + id
 			_, st, err := anonRaw.Get(p)
 			require.NoError(t, err)
-			assert.Equal(t, eve.sessionID(), st.EphemeralOwner)
+			assert.Equal(t, peekSessionID(eve), st.EphemeralOwner)
 			requireACL(t, eveRaw, p, eveAll, worldRead)
 			assert.ErrorIs(t, anonRaw.Delete(p, -1), zk.ErrNoAuth)
 		}
@@ -330,48 +331,49 @@ func TestSecurityACL(t *testing.T) {
 // ---- Chroot ----
 
 func TestChroot(t *testing.T) {
+	ctx := t.Context()
 	t.Setenv(EnvAuth, "")
 	srv := zktest.Start(t)
 	raw := rawConn(t, srv.Addr)
 	prod := []string{srv.Addr + "/apps/prod"}
 
-	r := newTestRegistry(t, prod)
-	w, err := r.Watch()
+	r := newTestRegistry(t, Options{Addrs: prod})
+	w, err := r.Watch(ctx, "", nil)
 	require.NoError(t, err)
 	defer w.Stop()
 
-	require.NoError(t, r.Register(svc("greeter", "1", "g1")))
+	require.NoError(t, r.Register(ctx, svc("greeter", "1", "g1")))
 	ok, _, err := raw.Exists("/apps/prod/micro-registry/greeter/g1")
 	require.NoError(t, err)
 	assert.True(t, ok, "the node lives under the chroot")
 	ok, _, err = raw.Exists("/micro-registry")
 	require.NoError(t, err)
 	assert.False(t, ok, "nothing is written outside the chroot")
-	res := next(t, w, 10*time.Second)
+	res := nextEvent(t, w, 10*time.Second)
 	assert.Equal(t, "create", res.Action)
 	assert.Equal(t, "g1", res.Service.Nodes[0].Id)
 
 	// A peer under the same chroot is seen by the watcher.
-	peer := newTestRegistry(t, prod)
-	require.NoError(t, peer.Register(svc("greeter", "1", "g2")))
-	res = next(t, w, 10*time.Second)
+	peer := newTestRegistry(t, Options{Addrs: prod})
+	require.NoError(t, peer.Register(ctx, svc("greeter", "1", "g2")))
+	res = nextEvent(t, w, 10*time.Second)
 	assert.Equal(t, "create", res.Action)
 	assert.Equal(t, "g2", res.Service.Nodes[0].Id)
 
 	// Registries outside the chroot, under another chroot, or with another
 	// prefix under the same chroot are separate worlds.
-	outside := newTestRegistry(t, []string{srv.Addr})
-	require.NoError(t, outside.Register(svc("greeter", "1", "o1")))
-	prefixed := newTestRegistry(t, prod, Prefix("/custom"))
-	require.NoError(t, prefixed.Register(svc("greeter", "1", "p1")))
+	outside := newTestRegistry(t, Options{Addrs: []string{srv.Addr}})
+	require.NoError(t, outside.Register(ctx, svc("greeter", "1", "o1")))
+	prefixed := newTestRegistry(t, Options{Addrs: prod, Settings: []Option{Prefix("/custom")}})
+	require.NoError(t, prefixed.Register(ctx, svc("greeter", "1", "p1")))
 	ok, _, err = raw.Exists("/apps/prod/custom/greeter/p1")
 	require.NoError(t, err)
 	assert.True(t, ok, "Prefix composes with the chroot")
-	other := newTestRegistry(t, []string{srv.Addr + "/apps/test"})
+	other := newTestRegistry(t, Options{Addrs: []string{srv.Addr + "/apps/test"}})
 
-	list := func(r *zkRegistry) []string {
+	list := func(r *Registry) []string {
 		t.Helper()
-		svcs, err := r.ListServices()
+		svcs, err := r.ListServices(ctx)
 		require.NoError(t, err)
 		return nodeIDs(svcs)
 	}
@@ -380,7 +382,7 @@ func TestChroot(t *testing.T) {
 	assert.Equal(t, []string{"o1"}, list(outside))
 	assert.Equal(t, []string{"p1"}, list(prefixed))
 	assert.Empty(t, list(other))
-	got, err := r.GetService("greeter")
+	got, err := r.GetService(ctx, "greeter")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"g1", "g2"}, nodeIDs(got))
 	noEvent(t, w, 300*time.Millisecond)
@@ -390,12 +392,12 @@ func TestChroot(t *testing.T) {
 	require.NoError(t, raw.Delete("/apps/prod/micro-registry/greeter/g1", -1))
 	zktest.Eventually(t, 10*time.Second, func() bool {
 		_, st, err := raw.Get("/apps/prod/micro-registry/greeter/g1")
-		return err == nil && st.EphemeralOwner == r.sessionID()
+		return err == nil && st.EphemeralOwner == peekSessionID(r)
 	}, "g1 was not restored under the chroot")
 
-	require.NoError(t, peer.Deregister(svc("greeter", "1", "g2")))
+	require.NoError(t, peer.Deregister(ctx, svc("greeter", "1", "g2")))
 	for {
-		res = next(t, w, 10*time.Second)
+		res = nextEvent(t, w, 10*time.Second)
 		if res.Service.Nodes[0].Id == "g2" {
 			break
 		}
@@ -407,36 +409,8 @@ func TestChroot(t *testing.T) {
 
 // ---- TLS ----
 
-// debugLog keeps every line logged at any level.
-type debugLog struct {
-	mu    sync.Mutex // guards lines
-	lines []string
-}
-
-var _ logger.Logger = (*debugLog)(nil)
-
-func (l *debugLog) Init(...logger.Option) error                 { return nil }
-func (l *debugLog) Options() logger.Options                     { return logger.Options{Level: logger.TraceLevel} }
-func (l *debugLog) Fields(map[string]interface{}) logger.Logger { return l }
-func (l *debugLog) String() string                              { return "debug recorder" }
-func (l *debugLog) Log(level logger.Level, v ...interface{})    { l.add(fmt.Sprint(v...)) }
-func (l *debugLog) Logf(level logger.Level, format string, v ...interface{}) {
-	l.add(fmt.Sprintf(format, v...))
-}
-
-func (l *debugLog) add(line string) {
-	l.mu.Lock()
-	l.lines = append(l.lines, line)
-	l.mu.Unlock()
-}
-
-func (l *debugLog) text() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Join(l.lines, "\n")
-}
-
 func TestTLS(t *testing.T) {
+	ctx := t.Context()
 	for _, v := range []string{EnvAuth, EnvTLS, EnvTLSCA, EnvTLSCert, EnvTLSKey, EnvTLSServerName} {
 		t.Setenv(v, "")
 	}
@@ -453,49 +427,50 @@ func TestTLS(t *testing.T) {
 	}
 
 	t.Run("EndToEnd", func(t *testing.T) {
-		r := newTestRegistry(t, []string{secureAddr}, registry.TLSConfig(pki.ClientTLS()))
-		w, err := r.Watch(registry.WatchService("tls-greeter"))
+		r := newTestRegistry(t, Options{Addrs: []string{secureAddr}, TLSConfig: pki.ClientTLS()})
+		w, err := r.Watch(ctx, "tls-greeter", nil)
 		require.NoError(t, err)
 		defer w.Stop()
-		require.NoError(t, r.Register(svc("tls-greeter", "1", "t1")))
-		assert.Equal(t, r.sessionID(), owner("/micro-registry/tls-greeter/t1"))
-		got, err := r.GetService("tls-greeter")
+		require.NoError(t, r.Register(ctx, svc("tls-greeter", "1", "t1")))
+		assert.Equal(t, peekSessionID(r), owner("/micro-registry/tls-greeter/t1"))
+		got, err := r.GetService(ctx, "tls-greeter")
 		require.NoError(t, err)
 		assert.Equal(t, []string{"t1"}, nodeIDs(got))
-		assert.Equal(t, "create", next(t, w, 10*time.Second).Action)
+		assert.Equal(t, "create", nextEvent(t, w, 10*time.Second).Action)
 	})
 
 	rogue := zktest.NewPKI(t, "rogue")
 	failures := []struct {
 		name string
-		opts []registry.Option
+		opts Options // Addrs default to secureAddr
 		want []string
-		as   any    // an error type the chain must hold
-		addr string // default secureAddr
+		as   any // an error type the chain must hold
 	}{
-		{"PlaintextClientAtTLSPort", nil,
-			[]string{secureAddr + " did not answer the session handshake", "registry.Secure", EnvTLS}, nil, ""},
-		{"UntrustedCA", []registry.Option{registry.TLSConfig(&tls.Config{RootCAs: rogue.Pool, Certificates: []tls.Certificate{pki.Client}})},
-			[]string{"TLS handshake with " + secureAddr, "certificate signed by unknown authority"}, new(x509.UnknownAuthorityError), ""},
-		{"SecureVerifiesByDefault", []registry.Option{registry.Secure(true)},
-			[]string{"TLS handshake with " + secureAddr, "certificate signed by unknown authority"}, new(x509.UnknownAuthorityError), ""},
-		{"WrongServerName", []registry.Option{registry.TLSConfig(&tls.Config{RootCAs: pki.Pool, Certificates: []tls.Certificate{pki.Client}, ServerName: "zk.example.com"})},
-			[]string{"TLS handshake with " + secureAddr, "zk.example.com"}, new(x509.HostnameError), ""},
-		{"NoClientCertificate", []registry.Option{registry.TLSConfig(&tls.Config{RootCAs: pki.Pool})},
-			[]string{"TLS handshake with " + secureAddr + ", refused by the server (if it requires a client certificate", EnvTLSCert, "tls: bad certificate"}, nil, ""},
-		{"TLSClientAtPlaintextPort", []registry.Option{registry.TLSConfig(pki.ClientTLS())},
-			[]string{"TLS handshake with " + srv.Addr, "a port that does not speak TLS", "secureClientPort"}, nil, srv.Addr},
+		{"PlaintextClientAtTLSPort", Options{},
+			[]string{secureAddr + " did not answer the session handshake", "registry.Secure", EnvTLS}, nil},
+		{"UntrustedCA", Options{TLSConfig: &tls.Config{RootCAs: rogue.Pool, Certificates: []tls.Certificate{pki.Client}}},
+			[]string{"TLS handshake with " + secureAddr, "certificate signed by unknown authority"}, new(x509.UnknownAuthorityError)},
+		{"SecureVerifiesByDefault", Options{Secure: true},
+			[]string{"TLS handshake with " + secureAddr, "certificate signed by unknown authority"}, new(x509.UnknownAuthorityError)},
+		{"WrongServerName", Options{TLSConfig: &tls.Config{RootCAs: pki.Pool, Certificates: []tls.Certificate{pki.Client}, ServerName: "zk.example.com"}},
+			[]string{"TLS handshake with " + secureAddr, "zk.example.com"}, new(x509.HostnameError)},
+		{"NoClientCertificate", Options{TLSConfig: &tls.Config{RootCAs: pki.Pool}},
+			[]string{"TLS handshake with " + secureAddr + ", refused by the server (if it requires a client certificate", EnvTLSCert, "tls: bad certificate"}, nil},
+		{"TLSClientAtPlaintextPort", Options{Addrs: []string{srv.Addr}, TLSConfig: pki.ClientTLS()},
+			[]string{"TLS handshake with " + srv.Addr, "a port that does not speak TLS", "secureClientPort"}, nil},
 	}
 	for _, tt := range failures {
 		t.Run(tt.name, func(t *testing.T) {
 			const timeout = 3 * time.Second
-			addr := secureAddr
-			if tt.addr != "" {
-				addr = tt.addr
+			o := tt.opts
+			if o.Addrs == nil {
+				o.Addrs = []string{secureAddr}
 			}
-			r := newTestRegistry(t, []string{addr}, append(tt.opts, registry.Timeout(timeout))...)
+			addr := o.Addrs[0]
+			o.Timeout = timeout
+			r := newTestRegistry(t, o)
 			start := time.Now()
-			err := r.Register(svc("never", "1", "n1"))
+			err := r.Register(ctx, svc("never", "1", "n1"))
 			require.Error(t, err)
 			assert.Less(t, time.Since(start), timeout+2*time.Second, "fails within the timeout")
 			msg := err.Error()
@@ -516,29 +491,19 @@ func TestTLS(t *testing.T) {
 		t.Setenv(EnvTLSCA, pki.CAFile)
 		t.Setenv(EnvTLSCert, pki.ClientCertFile)
 		t.Setenv(EnvTLSKey, pki.ClientKeyFile)
-		// As go-micro builds it for --registry=zookeeper: no options, then
+		// As the faces build it for --registry=zookeeper: no options, then
 		// the address.
-		r := NewRegistry().(*zkRegistry)
+		r := NewRegistry(Options{})
 		t.Cleanup(func() { _ = r.Close() })
-		require.NoError(t, r.Init(registry.Addrs(secureAddr)))
-		require.NoError(t, r.Register(svc("env-tls", "1", "e1")))
-		assert.Equal(t, r.sessionID(), owner("/micro-registry/env-tls/e1"))
+		require.NoError(t, r.Init(Options{Addrs: []string{secureAddr}}))
+		require.NoError(t, r.Register(ctx, svc("env-tls", "1", "e1")))
+		assert.Equal(t, peekSessionID(r), owner("/micro-registry/env-tls/e1"))
 
 		t.Setenv(EnvTLSCA, filepath.Join(t.TempDir(), "missing.pem"))
-		bad := newTestRegistry(t, []string{secureAddr})
-		err := bad.Register(svc("env-tls", "1", "e2"))
+		bad := newTestRegistry(t, Options{Addrs: []string{secureAddr}})
+		err := bad.Register(ctx, svc("env-tls", "1", "e2"))
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), EnvTLSCA+": open ")
-	})
-
-	t.Run("GoMicroServiceWithAddressFlagAndEnvironment", func(t *testing.T) {
-		const name = "micro-tls"
-		env := []string{"ZK_SERVICE=" + name, EnvTLSCA + "=" + pki.CAFile, EnvTLSCert + "=" + pki.ClientCertFile, EnvTLSKey + "=" + pki.ClientKeyFile}
-		startChild(t, "micro", env, "--registry=zookeeper", "--registry_address="+secureAddr)
-		zktest.Eventually(t, 30*time.Second, func() bool {
-			ch, _, err := raw.Children("/micro-registry/" + name)
-			return err == nil && len(ch) == 1
-		}, "a go-micro service given --registry_address and %s did not register over TLS", EnvTLSCA)
 	})
 
 	t.Run("SecretsAreNeverLogged", func(t *testing.T) {
@@ -555,10 +520,11 @@ func TestTLS(t *testing.T) {
 		t.Setenv(EnvTLSKey, pki.ClientKeyFile)
 		t.Setenv(EnvTLSServerName, "127.0.0.1")
 		t.Setenv(EnvAuth, "digest:logged:"+password)
-		log := &debugLog{}
-		r := newTestRegistry(t, []string{proxy.Addr}, registry.Logger(log))
-		require.NoError(t, r.Register(svc("quiet", "1", "q1")))
-		first := r.sessionID()
+		log := &logRecorder{debug: true} // zk's own lines too
+		o := Options{Addrs: []string{proxy.Addr}, Logger: log, Settings: []Option{SessionTimeout(testSessionTimeout)}}
+		r := newTestRegistry(t, o)
+		require.NoError(t, r.Register(ctx, svc("quiet", "1", "q1")))
+		first := peekSessionID(r)
 
 		// A reconnect makes zk re-send the credentials; a refusal names
 		// the user in its error.
@@ -566,12 +532,13 @@ func TestTLS(t *testing.T) {
 		zktest.Eventually(t, 10*time.Second, func() bool {
 			return strings.Contains(log.text(), "re-submitting")
 		}, "zk did not re-send the credentials after a reconnect")
-		require.NoError(t, r.Register(svc("quiet", "2", "q1")))
-		assert.Equal(t, first, r.sessionID())
+		require.NoError(t, r.Register(ctx, svc("quiet", "2", "q1")))
+		assert.Equal(t, first, peekSessionID(r))
 		_, err = raw.Create("/locked", nil, 0, zk.WorldACL(zk.PermRead))
 		require.NoError(t, err)
-		require.NoError(t, r.Init(Prefix("/locked")))
-		err = r.Register(svc("quiet", "1", "q2"))
+		o.Settings = append(o.Settings, Prefix("/locked"))
+		require.NoError(t, r.Init(o))
+		err = r.Register(ctx, svc("quiet", "1", "q2"))
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), `digest user "logged"`)
 		require.NoError(t, r.Close())
