@@ -47,11 +47,6 @@ func isTransient(err error) bool {
 	return false
 }
 
-// IsTransient reports whether err, returned by the engine, may go away by
-// itself (no connection, an expired session, a timeout), as opposed to a
-// refusal that will repeat: callers retry the first kind.
-func IsTransient(err error) bool { return isTransient(err) }
-
 // isUnimplemented reports a server that does not know an operation; zk has
 // no sentinel for ZooKeeper's UNIMPLEMENTED (-6).
 func isUnimplemented(err error) bool {

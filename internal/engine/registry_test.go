@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -62,4 +64,22 @@ func TestRegisterRejectsBadInput(t *testing.T) {
 	require.Error(t, err)
 	// None of this dialed.
 	assert.False(t, peekDialed(r))
+}
+
+// NewRegistry and Init make no connection and start no goroutine: go-micro
+// calls NewRegistry() with no options and then Init(registry.Addrs(...)),
+// which must cost one connection, made by the first call.
+func TestNewRegistryAndInitDoNotDial(t *testing.T) {
+	r := NewRegistry(Options{Addrs: []string{"127.0.0.1:1"}})
+	t.Cleanup(func() { _ = r.Close() })
+	require.NoError(t, r.Init(Options{Addrs: []string{"127.0.0.1:2"}, Timeout: 300 * time.Millisecond}))
+	assert.False(t, peekDialed(r))
+	cfg, err := r.Config()
+	require.NoError(t, err)
+	assert.Equal(t, []string{"127.0.0.1:2"}, cfg.Servers())
+
+	_, err = r.ListServices(context.Background())
+	require.Error(t, err, "nothing listens")
+	assert.Contains(t, err.Error(), "127.0.0.1:2")
+	assert.True(t, peekDialed(r), "the first call dials")
 }

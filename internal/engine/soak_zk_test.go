@@ -81,7 +81,7 @@ func (c *churner) record(op string, err error) {
 	}
 	c.errMu.Lock()
 	defer c.errMu.Unlock()
-	if !strings.HasPrefix(err.Error(), "zookeeper: ") || !IsTransient(err) {
+	if !strings.HasPrefix(err.Error(), "zookeeper: ") || !isTransient(err) {
 		c.fatal = append(c.fatal, fmt.Sprintf("registry %d %s: %v", c.id, op, err))
 		return
 	}
