@@ -32,10 +32,37 @@ const (
 )
 
 // nodeMeta keeps the node metadata set with SetNodeMetadata, which
-// overrides what Register is given for the same keys, until set again.
+// overrides what Register is given for the same keys, until set again,
+// and the last registration of each node as given (its base), from which
+// SetNodeMetadata makes the node's payload again.
 type nodeMeta struct {
-	mu        sync.Mutex                   // guards overrides
+	mu        sync.Mutex                   // guards the fields below
 	overrides map[string]map[string]string // by node key (nodeRef.key)
+	bases     map[string][]byte            // by node key: the payload without overrides
+}
+
+// registered records the payload of node id of service as Register was
+// given it.
+func (m *nodeMeta) registered(service, id string, base []byte) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.bases == nil {
+		m.bases = map[string][]byte{}
+	}
+	m.bases[refOf(service, id).key()] = base
+}
+
+// base returns the registration of node id of service as Register was last
+// given it (decoded, one node), if any.
+func (m *nodeMeta) base(service, id string) (*Service, bool) {
+	m.mu.Lock()
+	data := m.bases[refOf(service, id).key()]
+	m.mu.Unlock()
+	if data == nil {
+		return nil, false
+	}
+	s, err := decodeNode(data)
+	return s, err == nil
 }
 
 // apply returns n with the overrides of node id of service, or n itself
@@ -81,11 +108,14 @@ func (m *nodeMeta) set(service, id string, md map[string]string) {
 	}
 }
 
-// forget drops the overrides of node id of service (deregistered).
+// forget drops the overrides and base of node id of service
+// (deregistered).
 func (m *nodeMeta) forget(service, id string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	delete(m.overrides, refOf(service, id).key())
+	key := refOf(service, id).key()
+	delete(m.overrides, key)
+	delete(m.bases, key)
 }
 
 // SetNodeMetadata sets metadata of node id of service, a node this
@@ -112,34 +142,11 @@ func (r *Registry) SetNodeMetadata(ctx context.Context, service, id string, md m
 		}
 	}
 	r.meta.set(service, id, md)
-	svc, ok := r.owner.registered(service, id)
+	svc, ok := r.meta.base(service, id)
 	if !ok {
 		return nil // applied when the node is registered
 	}
-	if err := r.Register(ctx, svc); err != nil {
-		return err
-	}
-	return nil
-}
-
-// registered returns the service of node id of service as the owner keeps
-// it (decoded from its payload, one node), and whether it is registered.
-func (o *owner) registered(service, id string) (*Service, bool) {
-	o.mu.Lock()
-	n := o.nodes[refOf(service, id).key()]
-	var data []byte
-	if n != nil && !n.removed {
-		data = n.data
-	}
-	o.mu.Unlock()
-	if data == nil {
-		return nil, false
-	}
-	svc, err := decodeNode(data)
-	if err != nil {
-		return nil, false
-	}
-	return svc, true
+	return r.Register(ctx, svc)
 }
 
 // registryEdits is the Registry as its owner's editAdopter: it adopts an

@@ -152,13 +152,23 @@ func (r *Registry) Register(ctx context.Context, s *Service) (err error) {
 		return fmt.Errorf("zookeeper: register service %s: %w", quoteShort(s.Name), err)
 	}
 	payloads := make([][]byte, len(s.Nodes))
+	bases := make([][]byte, len(s.Nodes))
 	for i, n := range s.Nodes {
-		if payloads[i], err = encodeNode(s, r.meta.apply(s.Name, n)); err == nil {
+		if bases[i], err = encodeNode(s, n); err == nil {
+			payloads[i] = bases[i]
+			if o := r.meta.apply(s.Name, n); o != n {
+				payloads[i], err = encodeNode(s, o)
+			}
+		}
+		if err == nil {
 			err = checkRequestSize(cfg.layout.nodePath(s.Name, n.Id), payloads[i], cfg.nodeACL)
 		}
 		if err != nil {
 			return fmt.Errorf("zookeeper: register service %s node %s: %w", quoteShort(s.Name), quoteShort(n.Id), err)
 		}
+	}
+	for i, n := range s.Nodes {
+		r.meta.registered(s.Name, n.Id, bases[i])
 	}
 	ctx, cancel := r.begin(ctx)
 	defer cancel()
