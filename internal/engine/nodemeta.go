@@ -8,6 +8,8 @@ import (
 	"maps"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/go-zookeeper/zk"
 )
 
 // This file is the node metadata the registry changes by itself, beside
@@ -193,4 +195,74 @@ func sameBut(a, b *Service, key string) bool {
 	}
 	sa, sb := strip(a), strip(b)
 	return sa != nil && bytes.Equal(sa, sb)
+}
+
+// maxStatusAttempts bounds SetStatus's read-modify-write when the node
+// keeps changing underneath.
+const maxStatusAttempts = 8
+
+// SetStatus sets the MetaStatus of node id of service to status ("" removes
+// it), whoever registered the node: an operator draining a node
+// (StatusDraining) or taking it back (""). It rewrites the node's znode at
+// the version it read, again if the znode changed meanwhile, and leaves
+// every other field as it is; the registry that owns the node adopts the
+// new status (it keeps it, even across a session expiry, and restores any
+// other change). It needs WRITE on the node's znode: with credentials, the
+// registry's default ACL grants that only to the credentials that
+// registered the node (see ACL). It returns ErrNotFound when the node does
+// not exist, and an error naming the znode when its data is not a
+// registration. Errors are prefixed "zookeeper: ".
+func (r *Registry) SetStatus(ctx context.Context, service, id, status string) error {
+	if service == "" || id == "" || !utf8.ValidString(service) || !utf8.ValidString(id) || !utf8.ValidString(status) {
+		return errors.New("zookeeper: set status: service, node id and status must be UTF-8, service and id not empty")
+	}
+	s, err := r.Session(ctx)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := r.begin(ctx)
+	defer cancel()
+	p := s.cfg.layout.nodePath(service, id)
+	for attempt := 0; attempt < maxStatusAttempts; attempt++ {
+		data, stat, err := s.get(ctx, p, false)
+		switch {
+		case errors.Is(err, zk.ErrNoNode):
+			return ErrNotFound
+		case err != nil:
+			return fmt.Errorf("zookeeper: set status: %w", describe(s.cfg, opRead, err, p))
+		}
+		svc, err := decodeNode(data)
+		if err != nil {
+			return fmt.Errorf("zookeeper: set status: %s: %w", shortPath(p), err)
+		}
+		n := *svc.Nodes[0]
+		n.Metadata = maps.Clone(n.Metadata)
+		if status == "" {
+			delete(n.Metadata, MetaStatus)
+		} else {
+			if n.Metadata == nil {
+				n.Metadata = map[string]string{}
+			}
+			n.Metadata[MetaStatus] = status
+		}
+		payload, err := encodeNode(svc, &n)
+		if err != nil {
+			return fmt.Errorf("zookeeper: set status: %s: %w", shortPath(p), err)
+		}
+		if bytes.Equal(payload, data) {
+			return nil
+		}
+		err = s.set(ctx, p, payload, stat.Version)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, zk.ErrBadVersion):
+			continue
+		case errors.Is(err, zk.ErrNoNode):
+			return ErrNotFound
+		default:
+			return fmt.Errorf("zookeeper: set status: %w", describe(s.cfg, opChange, err, p))
+		}
+	}
+	return fmt.Errorf("zookeeper: set status: %s kept changing under %d attempts", shortPath(p), maxStatusAttempts)
 }

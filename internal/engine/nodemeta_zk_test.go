@@ -156,3 +156,41 @@ func TestOperatorsStatusChangeIsAdoptedOthersRestored(t *testing.T) {
 	md, _ = nodeMetadata(t, raw, p)
 	assert.NotContains(t, md, MetaStatus)
 }
+
+func TestSetStatusDrainsAnotherRegistrysNode(t *testing.T) {
+	srv := zktest.Start(t)
+	raw := rawConn(t, srv.Addr)
+	ctx := context.Background()
+	owner := newTestRegistry(t, Options{Addrs: []string{srv.Addr}, Timeout: 10 * time.Second, Settings: []Option{Auth("digest", []byte("svc:pw"))}})
+	s := svc("greeter", "1", "g1")
+	require.NoError(t, owner.Register(ctx, s))
+	waitConfirmed(t, owner, s)
+	const p = "/micro-registry/greeter/g1"
+
+	// Without the service's credentials: refused, saying why.
+	stranger := newTestRegistry(t, Options{Addrs: []string{srv.Addr}, Timeout: 10 * time.Second})
+	err := stranger.SetStatus(ctx, "greeter", "g1", StatusDraining)
+	require.ErrorIs(t, err, zk.ErrNoAuth)
+	assert.Contains(t, err.Error(), "its ACL does not grant WRITE")
+
+	// With them: drained, and the owner keeps it so.
+	operator := newTestRegistry(t, Options{Addrs: []string{srv.Addr}, Timeout: 10 * time.Second, Settings: []Option{Auth("digest", []byte("svc:pw"))}})
+	require.NoError(t, operator.SetStatus(ctx, "greeter", "g1", StatusDraining))
+	require.NoError(t, operator.SetStatus(ctx, "greeter", "g1", StatusDraining), "again: nothing to write")
+	zktest.Eventually(t, 10*time.Second, func() bool { return peekConfirmed(owner, "greeter", "g1") }, "the owner never confirmed the drained node")
+	md, _ := nodeMetadata(t, raw, p)
+	assert.Equal(t, StatusDraining, md[MetaStatus])
+	got, err := operator.GetService(ctx, "greeter")
+	require.NoError(t, err)
+	assert.Equal(t, StatusDraining, got[0].Nodes[0].Metadata[MetaStatus])
+
+	require.NoError(t, operator.SetStatus(ctx, "greeter", "g1", ""))
+	zktest.Eventually(t, 10*time.Second, func() bool {
+		md, _ := nodeMetadata(t, raw, p)
+		_, has := md[MetaStatus]
+		return !has && peekConfirmed(owner, "greeter", "g1")
+	}, "undrained node not kept")
+
+	require.ErrorIs(t, operator.SetStatus(ctx, "greeter", "missing", StatusDraining), ErrNotFound)
+	require.Error(t, operator.SetStatus(ctx, "", "g1", StatusDraining))
+}
