@@ -30,7 +30,7 @@ func readService(ctx context.Context, s *Session, dir dirRef) ([]*Service, error
 	for i, c := range children {
 		paths[i] = l.refPath(nodeRef{dir, c})
 	}
-	got, err := s.conn.readAll(ctx, paths)
+	got, err := readData(ctx, s.conn, paths)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", shortPath(dirPath), err)
 	}
@@ -48,7 +48,7 @@ func readAllServices(ctx context.Context, s *Session) ([]*Service, error) {
 	for i, ref := range refs {
 		paths[i] = l.refPath(ref)
 	}
-	got, err := s.conn.readAll(ctx, paths)
+	got, err := readData(ctx, s.conn, paths)
 	if err != nil {
 		return nil, fmt.Errorf("read services: %w", err)
 	}
@@ -57,17 +57,27 @@ func readAllServices(ctx context.Context, s *Session) ([]*Service, error) {
 	return svcs, nil
 }
 
+// readData reads the data of the znodes at paths, without watches, all at
+// once, returning when ctx ends.
+func readData(ctx context.Context, c *conn, paths []string) ([]readResult, error) {
+	items := make([]readItem, len(paths))
+	for i, p := range paths {
+		items[i] = readItem{path: p, need: needData}
+	}
+	return c.read(ctx, items, readOptions{detached: true})
+}
+
 // decodeAll decodes read znodes into services grouped by name and
 // version, skipping (and logging) what is not a registration.
-func decodeAll(cfg Config, paths []string, got []znode) []*Service {
+func decodeAll(cfg Config, paths []string, got []readResult) []*Service {
 	nodes := make([]*Service, 0, len(got))
 	var d sharedDecoder
 	for i, z := range got {
-		if errors.Is(z.err, zk.ErrNoNode) {
+		if errors.Is(z.dataErr, zk.ErrNoNode) {
 			continue
 		}
-		if z.err != nil {
-			cfg.logger.Logf(LevelWarn, "zookeeper: skipping %s: %v", shortPath(paths[i]), z.err)
+		if z.dataErr != nil {
+			cfg.logger.Logf(LevelWarn, "zookeeper: skipping %s: %v", shortPath(paths[i]), z.dataErr)
 			continue
 		}
 		s, err := d.decode(z.data)

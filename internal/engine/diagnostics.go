@@ -114,17 +114,17 @@ func (r *Registry) Unowned(ctx context.Context) ([]UnownedNode, error) {
 	for i, ref := range refs {
 		paths[i] = l.refPath(ref)
 	}
-	got, err := s.conn.readAll(ctx, paths)
+	got, err := readData(ctx, s.conn, paths)
 	if err != nil {
 		return nil, fmt.Errorf("zookeeper: read %s: %w", shortPath(l.root), err)
 	}
 	var out []UnownedNode
 	for i, z := range got {
 		switch {
-		case errors.Is(z.err, zk.ErrNoNode):
+		case errors.Is(z.dataErr, zk.ErrNoNode):
 			continue
-		case z.err != nil:
-			return nil, fmt.Errorf("zookeeper: %w", describe(s.cfg, opRead, z.err, paths[i]))
+		case z.dataErr != nil:
+			return nil, fmt.Errorf("zookeeper: %w", describe(s.cfg, opRead, z.dataErr, paths[i]))
 		case z.stat.EphemeralOwner != 0:
 			continue // a live session's
 		}
@@ -246,7 +246,7 @@ func ProbeSession(ctx context.Context, cfg Config, server string) (time.Duration
 // listNodes lists the node znodes under the root: the directories, then
 // all of them at once.
 func listNodes(ctx context.Context, s *Session) ([]nodeRef, error) {
-	l := s.cfg.layout
+	l, c := s.cfg.layout, s.conn
 	dirs, err := call(ctx, s.conn, func(c *zk.Conn) ([]string, error) {
 		ch, _, err := c.Children(l.root)
 		return ch, err
@@ -257,20 +257,21 @@ func listNodes(ctx context.Context, s *Session) ([]nodeRef, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", shortPath(l.root), err)
 	}
-	lists := make([][]string, len(dirs))
-	errs := make([]error, len(dirs))
-	if err := s.conn.each(ctx, len(dirs), func(c *zk.Conn, i int) {
-		lists[i], _, errs[i] = c.Children(l.dirPath(dirs[i]))
-	}); err != nil {
+	items := make([]readItem, len(dirs))
+	for i, d := range dirs {
+		items[i] = readItem{path: l.dirPath(d), need: needList}
+	}
+	lists, err := c.read(ctx, items, readOptions{detached: true})
+	if err != nil {
 		return nil, err
 	}
 	var refs []nodeRef
 	for i, d := range dirs {
-		if errs[i] != nil && !errors.Is(errs[i], zk.ErrNoNode) {
-			return nil, fmt.Errorf("list %s: %w", shortPath(l.dirPath(d)), errs[i])
+		if err := lists[i].listErr; err != nil && !errors.Is(err, zk.ErrNoNode) {
+			return nil, fmt.Errorf("list %s: %w", shortPath(l.dirPath(d)), err)
 		}
-		for _, c := range lists[i] {
-			refs = append(refs, nodeRef{d, c})
+		for _, child := range lists[i].children {
+			refs = append(refs, nodeRef{d, child})
 		}
 	}
 	return refs, nil

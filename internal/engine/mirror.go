@@ -68,10 +68,10 @@ type mirroredService struct {
 	synced   bool                     // listed and read in the current session, after our last write
 	syncCh   chan struct{}            // closed when synced becomes true, or the entry is evicted
 	epoch    uint64                   // count of the registry's own writes to the service
-	pending  pendingWork
-	watchers int  // Watchers of this service
-	waiters  int  // lookups waiting for its sync: in use, not idle
-	byAll    bool // a directory in the last listing of the root
+	pending  watchWork                // "": list the directory; a child: read it (needData) or forget it (needGone); all: read everything
+	watchers int                      // Watchers of this service
+	waiters  int                      // lookups waiting for its sync: in use, not idle
+	byAll    bool                     // a directory in the last listing of the root
 	lastUsed time.Time
 	cached   []*Service // grouped by version; nil when stale
 
@@ -89,32 +89,6 @@ type mirroredService struct {
 type mirroredNode struct {
 	sum [sha256.Size]byte
 	svc *Service
-}
-
-// pendingWork is what watch events asked a service's worker to do.
-type pendingWork struct {
-	list   bool            // list the directory again
-	reread bool            // read every node again (new session)
-	nodes  map[string]bool // nodes whose data changed
-	gone   map[string]bool // nodes deleted
-}
-
-func (p *pendingWork) merge(q pendingWork) {
-	p.list = p.list || q.list
-	p.reread = p.reread || q.reread
-	for c := range q.nodes {
-		p.mark(&p.nodes, c)
-	}
-	for c := range q.gone {
-		p.mark(&p.gone, c)
-	}
-}
-
-func (p *pendingWork) mark(set *map[string]bool, child string) {
-	if *set == nil {
-		*set = map[string]bool{}
-	}
-	(*set)[child] = true
 }
 
 // allServices is the mirrored list of service directories under the root.
@@ -152,7 +126,7 @@ func (m *mirror) serviceLocked(dir dirRef) *mirroredService {
 			dir:      dir,
 			nodes:    map[string]*mirroredNode{},
 			syncCh:   make(chan struct{}),
-			pending:  pendingWork{list: true},
+			pending:  watchWork{paths: map[string]need{"": needList}},
 			lastUsed: time.Now(),
 		}
 		m.services[dir] = e
@@ -199,7 +173,7 @@ func (m *mirror) resyncAll() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for dir, e := range m.services {
-		e.pending.list, e.pending.reread = true, true
+		e.pending.all = true
 		m.queue.Add(dir)
 	}
 	if a := m.all; a != nil {
@@ -217,8 +191,8 @@ func (m *mirror) ownWrite(r nodeRef) {
 	e := m.services[r.dir]
 	if e != nil {
 		e.epoch++
-		e.pending.list = true
-		e.pending.mark(&e.pending.nodes, r.child)
+		e.pending.mark("", needList)
+		e.pending.mark(r.child, needData)
 		if e.synced {
 			e.synced = false
 			e.syncCh = make(chan struct{})
@@ -257,13 +231,13 @@ func (m *mirror) onEvent(l layout, e zk.Event) {
 	}
 	switch {
 	case kind == kindDir:
-		svc.pending.list = true
+		svc.pending.mark("", needList)
 	case e.Type == zk.EventNodeDeleted:
-		svc.pending.mark(&svc.pending.gone, ref.child)
+		svc.pending.mark(ref.child, needGone)
 	case e.Type == zk.EventNodeDataChanged:
-		svc.pending.mark(&svc.pending.nodes, ref.child)
+		svc.pending.mark(ref.child, needData)
 	default:
-		svc.pending.list = true
+		svc.pending.mark("", needList)
 	}
 	m.queue.Add(ref.dir)
 }

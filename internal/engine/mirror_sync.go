@@ -111,7 +111,7 @@ func (m *mirror) listRoot(ctx context.Context) ([]dirRef, error) {
 	}
 	root := s.cfg.layout.root
 	sid := s.ID()
-	children, err := s.conn.listChildren(ctx, root)
+	children, err := listWatched(ctx, s.conn, root)
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", root, err)
 	}
@@ -119,6 +119,29 @@ func (m *mirror) listRoot(ctx context.Context) ([]dirRef, error) {
 		return nil, errSessionReplaced
 	}
 	return children, nil
+}
+
+// listWatched lists the children of p and leaves a watch that fires when
+// they change or when p is created or deleted. A missing p has no
+// children.
+func listWatched(ctx context.Context, c *conn, p string) ([]string, error) {
+	for attempt := 0; attempt < 3; attempt++ {
+		got, err := c.read(ctx, []readItem{{path: p, need: needList, awaitCreate: true}}, readOptions{watch: true})
+		if err != nil {
+			return nil, err
+		}
+		r := got[0]
+		switch {
+		case r.listErr == nil:
+			return r.children, nil
+		case !errors.Is(r.listErr, zk.ErrNoNode):
+			return nil, r.listErr
+		case !r.created:
+			return nil, nil
+		}
+		// Created between the two calls: list again.
+	}
+	return nil, fmt.Errorf("%s keeps being created and deleted", shortPath(p))
 }
 
 // syncService does the pending work of one service: list its directory if
@@ -143,7 +166,7 @@ func (m *mirror) syncService(dir dirRef) error {
 // syncWork is the work a worker took for one service.
 type syncWork struct {
 	e     *mirroredService
-	p     pendingWork
+	p     watchWork
 	epoch uint64                   // the service's own-write count when taken
 	known map[string]*mirroredNode // the nodes mirrored when taken, less those gone
 }
@@ -157,9 +180,9 @@ func (m *mirror) take(dir dirRef) (syncWork, bool) {
 		return syncWork{}, false
 	}
 	w := syncWork{e: e, p: e.pending, epoch: e.epoch, known: make(map[string]*mirroredNode, len(e.nodes))}
-	e.pending = pendingWork{}
+	e.pending = watchWork{}
 	for c, n := range e.nodes {
-		if !w.p.gone[c] {
+		if !w.p.has(c, needGone) {
 			w.known[c] = n
 		}
 	}
@@ -180,9 +203,12 @@ type fetched struct {
 	cfg      Config
 	children []string        // the listing, if the work asked for one
 	names    []string        // the nodes read
-	got      []znode         // their reads, by index of names
+	got      []readResult    // their reads, by index of names
 	fresh    []*mirroredNode // their new state, nil where unchanged or failed
 }
+
+// lists reports whether w asks for the directory to be listed.
+func (w syncWork) lists() bool { return w.p.all || w.p.has("", needList) }
 
 // fetch lists and reads what w needs, and decodes what changed. It runs
 // without mirror.mu: only this worker changes w.e.nodes, so w.known is
@@ -195,25 +221,27 @@ func (m *mirror) fetch(ctx context.Context, w syncWork) (fetched, error) {
 	f := fetched{cfg: s.cfg}
 	l := s.cfg.layout
 	sid := s.ID()
-	if w.p.list {
-		if f.children, err = s.conn.listChildren(ctx, l.dirPath(w.e.dir)); err != nil {
+	if w.lists() {
+		if f.children, err = listWatched(ctx, s.conn, l.dirPath(w.e.dir)); err != nil {
 			return fetched{}, fmt.Errorf("list %s: %w", shortPath(l.dirPath(w.e.dir)), err)
 		}
 		for _, c := range f.children {
-			if w.p.reread || w.known[c] == nil || w.p.nodes[c] {
+			if w.p.all || w.known[c] == nil || w.p.has(c, needData) {
 				f.names = append(f.names, c)
 			}
 		}
 	} else {
-		for c := range w.p.nodes {
-			f.names = append(f.names, c)
+		for c, n := range w.p.paths {
+			if c != "" && n&needData != 0 {
+				f.names = append(f.names, c)
+			}
 		}
 	}
-	paths := make([]string, len(f.names))
+	reads := make([]readItem, len(f.names))
 	for i, c := range f.names {
-		paths[i] = l.refPath(nodeRef{w.e.dir, c})
+		reads[i] = readItem{path: l.refPath(nodeRef{w.e.dir, c}), need: needData}
 	}
-	if f.got, err = s.conn.readWatched(ctx, paths); err != nil {
+	if f.got, err = s.conn.read(ctx, reads, readOptions{watch: true}); err != nil {
 		return fetched{}, fmt.Errorf("read %s: %w", shortPath(l.dirPath(w.e.dir)), err)
 	}
 	if s.ID() != sid {
@@ -222,7 +250,7 @@ func (m *mirror) fetch(ctx context.Context, w syncWork) (fetched, error) {
 	f.fresh = make([]*mirroredNode, len(f.names))
 	for i, c := range f.names {
 		z := f.got[i]
-		if z.err != nil {
+		if z.dataErr != nil {
 			continue
 		}
 		sum := sha256.Sum256(z.data)
@@ -231,7 +259,7 @@ func (m *mirror) fetch(ctx context.Context, w syncWork) (fetched, error) {
 		}
 		svc, derr := w.e.decoder.decode(z.data)
 		if derr != nil {
-			s.cfg.logger.Logf(LevelWarn, "zookeeper: skipping %s: %v", shortPath(paths[i]), derr)
+			s.cfg.logger.Logf(LevelWarn, "zookeeper: skipping %s: %v", shortPath(reads[i].path), derr)
 		}
 		f.fresh[i] = &mirroredNode{sum: sum, svc: svc}
 	}
@@ -257,10 +285,12 @@ func (m *mirror) apply(w syncWork, f fetched) error {
 			}
 		}
 	}
-	for c := range w.p.gone {
-		drop(c)
+	for c, n := range w.p.paths {
+		if n&needGone != 0 {
+			drop(c)
+		}
 	}
-	if w.p.list {
+	if w.lists() {
 		present := make(map[string]bool, len(f.children))
 		for _, c := range f.children {
 			present[c] = true
@@ -275,14 +305,14 @@ func (m *mirror) apply(w syncWork, f fetched) error {
 	for i, c := range f.names {
 		z := f.got[i]
 		switch {
-		case errors.Is(z.err, zk.ErrNoNode):
+		case errors.Is(z.dataErr, zk.ErrNoNode):
 			drop(c)
-		case isTransient(z.err):
-			e.pending.mark(&e.pending.nodes, c)
-			retry = z.err
-		case z.err != nil:
+		case isTransient(z.dataErr):
+			e.pending.mark(c, needData)
+			retry = z.dataErr
+		case z.dataErr != nil:
 			drop(c)
-			f.cfg.logger.Logf(LevelWarn, "zookeeper: skipping %s: %v", shortPath(f.cfg.layout.refPath(nodeRef{e.dir, c})), z.err)
+			f.cfg.logger.Logf(LevelWarn, "zookeeper: skipping %s: %v", shortPath(f.cfg.layout.refPath(nodeRef{e.dir, c})), z.dataErr)
 		case f.fresh[i] != nil:
 			old := e.nodes[c]
 			e.nodes[c] = f.fresh[i]
@@ -291,7 +321,7 @@ func (m *mirror) apply(w syncWork, f fetched) error {
 			}
 		}
 	}
-	if w.p.list && retry == nil && !e.synced && e.epoch == w.epoch {
+	if w.lists() && retry == nil && !e.synced && e.epoch == w.epoch {
 		e.synced = true
 		close(e.syncCh)
 	}

@@ -3,123 +3,107 @@ package engine
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 
 	"github.com/go-zookeeper/zk"
 )
 
-// This file holds the fan-out readers: many znodes read at once over one
-// connection, at most cap(conn.sem) calls in flight.
+// This file holds the one fan-out reader: many znodes read at once over
+// one connection, at most cap(conn.sem) calls in flight over the whole
+// connection. The watch-fed caches (the mirror's and the Trees' workers)
+// read with watches; lookups that do not use the mirror, and diagnostics,
+// read without.
 
-// znode is the result of reading one znode.
-type znode struct {
-	data []byte
-	stat *zk.Stat
-	err  error
+// readItem is one znode to read: its data (Get, or GetW: a data watch),
+// its children (Children, or ChildrenW: a children watch; with watches,
+// when it is missing and awaitCreate is set, ExistsW, which fires when it
+// is created), or both.
+type readItem struct {
+	path        string
+	need        need // needData, needList or both
+	awaitCreate bool
 }
 
-// readAll reads the znodes at paths concurrently on c, for calls bounded
-// by ctx (the mirror's workers use readWatched). The i-th result belongs to
-// paths[i].
-func (c *conn) readAll(ctx context.Context, paths []string) ([]znode, error) {
-	out := make([]znode, len(paths))
-	err := c.each(ctx, len(paths), func(z *zk.Conn, i int) {
-		r := &out[i]
-		r.data, r.stat, r.err = z.Get(paths[i])
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+// readResult is what was read of one readItem.
+type readResult struct {
+	data     []byte
+	stat     *zk.Stat
+	dataErr  error
+	children []string
+	listErr  error
+	created  bool // missing when listed, present when its exists watch was set
 }
 
-// each calls fn for i in [0, n) on c's connection from several goroutines,
-// keeping at most cap(c.sem) calls in flight over the whole connection, and
-// waits for all of them. It returns ctx's error if ctx ends first; the
-// caller must then not read what fn writes.
-func (c *conn) each(ctx context.Context, n int, fn func(z *zk.Conn, i int)) error {
-	if n == 0 {
-		return ctx.Err()
+// readOptions say how conn.read reads.
+type readOptions struct {
+	// watch leaves the watches (GetW, ChildrenW, ExistsW).
+	watch bool
+	// reads, if not nil, counts the calls made.
+	reads *atomic.Uint64
+	// detached runs every call on a tracked goroutine and returns as soon
+	// as ctx ends, leaving the calls in flight to finish by themselves (zk
+	// calls cannot be cancelled; they end when ZooKeeper answers or the
+	// connection closes, and close waits for them): for callers that a
+	// deadline bounds (lookups). Otherwise the caller's goroutine is one
+	// of the readers and read returns once every call made has returned,
+	// so that one read (a worker's usual case after a watch event) needs
+	// no other goroutine.
+	detached bool
+}
+
+// read reads items as o says. The i-th result belongs to items[i]; ctx is
+// checked before each call, and its error is returned if it ended (the
+// results are then not returned).
+func (c *conn) read(ctx context.Context, items []readItem, o readOptions) ([]readResult, error) {
+	type job struct {
+		i    int
+		list bool
 	}
-	workers := min(n, cap(c.sem))
-	var next atomic.Int64
-	var running atomic.Int32
-	running.Store(int32(workers))
-	done := make(chan struct{})
-	for w := 0; w < workers; w++ {
-		if !c.track() {
-			return errConnReplaced // workers already started end on their own
+	jobs := make([]job, 0, len(items))
+	for i, it := range items {
+		if it.need&needData != 0 {
+			jobs = append(jobs, job{i, false})
 		}
-		go func() {
-			defer c.wg.Done()
-			defer func() {
-				if running.Add(-1) == 0 {
-					close(done)
-				}
-			}()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n || ctx.Err() != nil {
-					return
-				}
-				select {
-				case c.sem <- struct{}{}:
-				case <-ctx.Done():
-					return
-				}
-				fn(c.zk, i)
-				<-c.sem
+		if it.need&needList != 0 {
+			jobs = append(jobs, job{i, true})
+		}
+	}
+	out := make([]readResult, len(items))
+	count := func() {
+		if o.reads != nil {
+			o.reads.Add(1)
+		}
+	}
+	do := func(j job) {
+		r, p := &out[j.i], items[j.i].path
+		switch {
+		case !j.list && o.watch:
+			r.data, r.stat, _, r.dataErr = c.zk.GetW(p)
+		case !j.list:
+			r.data, r.stat, r.dataErr = c.zk.Get(p)
+		case o.watch:
+			r.children, _, _, r.listErr = c.zk.ChildrenW(p)
+		default:
+			r.children, _, r.listErr = c.zk.Children(p)
+		}
+		count()
+		if j.list && o.watch && items[j.i].awaitCreate && errors.Is(r.listErr, zk.ErrNoNode) {
+			exists, _, _, err := c.zk.ExistsW(p)
+			count()
+			switch {
+			case err != nil:
+				r.listErr = err
+			case exists:
+				r.created = true
 			}
-		}()
-	}
-	select {
-	case <-done:
-		return ctx.Err()
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// listChildren lists the children of p and leaves a watch that fires when
-// they change or when p is created or deleted. A missing p has no children.
-//
-// It is for the mirror's workers and calls zk on the caller's goroutine: a
-// zk call cannot be cancelled, but zk fails it when the connection is lost
-// or closed (Close closes it before waiting for the workers), which bounds
-// it; going through call would add two goroutine hand-offs to the latency
-// of every watch event. ctx is checked before each call.
-func (c *conn) listChildren(ctx context.Context, p string) ([]string, error) {
-	for attempt := 0; attempt < 3; attempt++ {
-		if err := ctx.Err(); err != nil {
-			return nil, err
 		}
-		children, _, _, err := c.zk.ChildrenW(p)
-		if !errors.Is(err, zk.ErrNoNode) {
-			return children, err
-		}
-		exists, _, _, err := c.zk.ExistsW(p)
-		if err != nil || !exists {
-			return nil, err
-		}
-		// Created between the two calls: list again.
 	}
-	return nil, fmt.Errorf("%s keeps being created and deleted", shortPath(p))
-}
-
-// readWatched reads the znodes at paths and sets a data watch on each, for
-// the mirror's workers. The caller's goroutine is one of the readers (see
-// listChildren): a single read, the usual case after a watch event, needs
-// no other goroutine, and more share cap(c.sem) reads in flight with the
-// rest of the connection. The i-th result belongs to paths[i].
-func (c *conn) readWatched(ctx context.Context, paths []string) ([]znode, error) {
-	out := make([]znode, len(paths))
 	var next atomic.Int64
-	read := func() {
+	work := func() {
 		for {
 			i := int(next.Add(1)) - 1
-			if i >= len(paths) || ctx.Err() != nil {
+			if i >= len(jobs) || ctx.Err() != nil {
 				return
 			}
 			select {
@@ -127,25 +111,51 @@ func (c *conn) readWatched(ctx context.Context, paths []string) ([]znode, error)
 			case <-ctx.Done():
 				return
 			}
-			r := &out[i]
-			r.data, r.stat, _, r.err = c.zk.GetW(paths[i])
+			do(jobs[i])
 			<-c.sem
 		}
 	}
-	var helpers sync.WaitGroup
-	for h := 1; h < min(len(paths), cap(c.sem)); h++ {
+	helpers := min(len(jobs), cap(c.sem))
+	if !o.detached {
+		helpers-- // the caller is one
+	}
+	// The last helper to end closes done; wg is what an attached caller
+	// waits on.
+	var wg sync.WaitGroup
+	var running atomic.Int32
+	done := make(chan struct{})
+	running.Store(int32(max(helpers, 0)))
+	if helpers <= 0 {
+		close(done)
+	}
+	for h := 0; h < helpers; h++ {
 		if !c.track() {
+			if o.detached {
+				return nil, errConnReplaced // the helpers already started end by themselves
+			}
 			break // closing: zk fails the caller's reads at once
 		}
-		helpers.Add(1)
+		wg.Add(1)
 		go func() {
 			defer c.wg.Done()
-			defer helpers.Done()
-			read()
+			defer wg.Done()
+			defer func() {
+				if running.Add(-1) == 0 {
+					close(done)
+				}
+			}()
+			work()
 		}()
 	}
-	read()
-	helpers.Wait()
+	if o.detached {
+		select {
+		case <-done:
+		case <-ctx.Done():
+		}
+	} else {
+		work()
+		wg.Wait()
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

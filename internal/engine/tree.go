@@ -130,39 +130,13 @@ type TreeStats struct {
 	Reads    uint64 // ZooKeeper reads made (data, children and exists)
 }
 
-// treeNeed says what to read of a znode: its data (which arms its data
-// watch), its children (which arms its children watch), or both.
-type treeNeed uint8
-
-const (
-	needData treeNeed = 1 << iota
-	needList
-	needBoth = needData | needList
-)
-
-// treeWork is what a sync round has to do.
+// treeWork is what a sync round has to do: the watch work taken, and
+// when.
 type treeWork struct {
-	full  bool                // read the whole subtree
-	nodes map[string]treeNeed // by relative path
-	epoch uint64              // t.epoch when taken
-	seq   uint64              // the take's number
+	watchWork
+	epoch uint64 // t.epoch when taken
+	seq   uint64 // the take's number
 }
-
-func (w *treeWork) mark(rel string, need treeNeed) {
-	if w.nodes == nil {
-		w.nodes = map[string]treeNeed{}
-	}
-	w.nodes[rel] |= need
-}
-
-func (w *treeWork) merge(v treeWork) {
-	w.full = w.full || v.full
-	for rel, need := range v.nodes {
-		w.mark(rel, need)
-	}
-}
-
-func (w *treeWork) empty() bool { return !w.full && len(w.nodes) == 0 }
 
 // TreeOptions configure a Tree.
 type TreeOptions struct {
@@ -215,7 +189,7 @@ func newTree(c *Client, prefix string) *Tree {
 		kick:    make(chan struct{}, 1),
 		changed: make(chan struct{}),
 		state:   newTreeState(),
-		work:    treeWork{full: true},
+		work:    treeWork{watchWork: watchWork{all: true}},
 		epoch:   1, // fullAt 0 is never
 	}
 	t.kick <- struct{}{} // the first read
@@ -580,7 +554,7 @@ func (l *treeListener) sessionStarted(Config, int64, int64) {
 	t.epoch++
 	t.fresh = true
 	t.inSync = false
-	t.work.full = true
+	t.work.all = true
 	t.kickLocked()
 	t.broadcastLocked()
 }
@@ -596,7 +570,7 @@ func (l *treeListener) connected(ok bool) {
 		// Reconnected, same session. zk re-arms its watches in the
 		// background and only logs a failure: read everything again.
 		t.epoch++
-		t.work.full = true
+		t.work.all = true
 		t.kickLocked()
 	case !ok && t.online:
 		t.epoch++
@@ -617,15 +591,15 @@ func (l *treeListener) watchEvent(cfg Config, e zk.Event) {
 	if !ok {
 		return
 	}
-	need := needBoth
+	n := needBoth
 	switch e.Type {
 	case zk.EventNodeDataChanged:
-		need = needData
+		n = needData
 	case zk.EventNodeChildrenChanged:
-		need = needList
+		n = needList
 	}
 	t.mu.Lock()
-	t.work.mark(rel, need)
+	t.work.mark(rel, n)
 	t.kickLocked()
 	t.mu.Unlock()
 }

@@ -44,17 +44,7 @@ func newTreeState() treeState {
 // to read.
 type treeItem struct {
 	rel  string
-	need treeNeed
-}
-
-// treeRead is what was read of one treeItem.
-type treeRead struct {
-	data     []byte
-	stat     *zk.Stat
-	dataErr  error
-	children []string
-	listErr  error
-	created  bool // the root, missing when listed, existed when its exists watch was set
+	need need
 }
 
 // run is the worker's goroutine: a round whenever work is kicked, and
@@ -134,7 +124,7 @@ func (t *Tree) take() (treeWork, bool) {
 // giveBack returns failed work, and records why it failed.
 func (t *Tree) giveBack(w treeWork, err error) {
 	t.mu.Lock()
-	t.work.merge(w)
+	t.work.merge(w.watchWork)
 	t.mu.Unlock()
 	t.recordErr(err)
 }
@@ -158,8 +148,8 @@ func (t *Tree) recordErr(err error) {
 func (t *Tree) sync(s *Session, w treeWork) error {
 	sid := s.ID()
 	root := t.root(s.cfg)
-	frontier := map[string]treeNeed{}
-	if w.full {
+	frontier := map[string]need{}
+	if w.all {
 		// After an expiry zk may have connected to a server behind the
 		// one before: make it catch up with the leader first.
 		ctx, cancel := t.opContext(context.Background())
@@ -170,8 +160,8 @@ func (t *Tree) sync(s *Session, w treeWork) error {
 		}
 		frontier[""] = needBoth
 	}
-	for rel, need := range w.nodes {
-		frontier[rel] |= need
+	for rel, n := range w.paths {
+		frontier[rel] |= n
 	}
 	for len(frontier) > 0 {
 		items := t.state.items(frontier)
@@ -182,7 +172,7 @@ func (t *Tree) sync(s *Session, w treeWork) error {
 		if s.ID() != sid {
 			return errSessionReplaced
 		}
-		if frontier, err = t.state.apply(s.cfg, root, items, got, w.full); err != nil {
+		if frontier, err = t.state.apply(s.cfg, root, items, got, w.all); err != nil {
 			return err
 		}
 	}
@@ -193,7 +183,7 @@ func (t *Tree) sync(s *Session, w treeWork) error {
 // root, the znodes the state has, and new children of those (which apply
 // marks with needBoth). A znode the state no longer has is dropped: its
 // parent's listing forgot it, and that listing's watch covers it.
-func (s *treeState) items(frontier map[string]treeNeed) []treeItem {
+func (s *treeState) items(frontier map[string]need) []treeItem {
 	items := make([]treeItem, 0, len(frontier))
 	for rel, need := range frontier {
 		switch {
@@ -217,59 +207,25 @@ func (s *treeState) isNewChild(rel string) bool {
 	return p != nil && !p.children[rel[strings.LastIndexByte(rel, '/')+1:]]
 }
 
-// fetch reads items with their watches: the data (GetW) and the children
-// (ChildrenW) each asks for, many at once. A missing root gets an exists
-// watch, which fires when it is created. One read is made on the worker's
-// goroutine: the usual case after a watch event needs no other.
-func (t *Tree) fetch(s *Session, root string, items []treeItem) ([]treeRead, error) {
-	type job struct {
-		i    int
-		list bool
-	}
-	var jobs []job
+// fetch reads items with their watches (conn.read): the data and
+// the children each asks for, many at once; a missing root gets an exists
+// watch, which fires when it is created. Large levels are read in chunks,
+// each bounded by the operation timeout: a bound on the whole level would
+// fail every read of a big enough tree.
+func (t *Tree) fetch(s *Session, root string, items []treeItem) ([]readResult, error) {
+	reads := make([]readItem, len(items))
 	for i, it := range items {
-		if it.need&needData != 0 {
-			jobs = append(jobs, job{i, false})
-		}
-		if it.need&needList != 0 {
-			jobs = append(jobs, job{i, true})
-		}
+		reads[i] = readItem{path: root + it.rel, need: it.need, awaitCreate: it.rel == ""}
 	}
-	out := make([]treeRead, len(items))
-	read := func(z *zk.Conn, j int) {
-		r, p := &out[jobs[j].i], root+items[jobs[j].i].rel
-		if !jobs[j].list {
-			r.data, r.stat, _, r.dataErr = z.GetW(p)
-			t.reads.Add(1)
-			return
-		}
-		r.children, _, _, r.listErr = z.ChildrenW(p)
-		t.reads.Add(1)
-		if p == root && errors.Is(r.listErr, zk.ErrNoNode) {
-			// Watch for its creation.
-			exists, _, _, err := z.ExistsW(p)
-			t.reads.Add(1)
-			switch {
-			case err != nil:
-				r.listErr = err
-			case exists:
-				r.created = true
-			}
-		}
-	}
-	if len(jobs) == 1 {
-		read(s.conn.zk, 0)
-	}
-	// Large levels in chunks, each bounded by the operation timeout: a
-	// bound on the whole level would fail every read of a big enough tree.
-	for lo := 0; len(jobs) > 1 && lo < len(jobs); lo += treeChunk {
-		chunk := jobs[lo:min(lo+treeChunk, len(jobs))]
+	out := make([]readResult, 0, len(items))
+	for lo := 0; lo < len(reads); lo += treeChunk {
 		ctx, cancel := t.opContext(context.Background())
-		err := s.conn.each(ctx, len(chunk), func(z *zk.Conn, j int) { read(z, lo+j) })
+		got, err := s.conn.read(ctx, reads[lo:min(lo+treeChunk, len(reads))], readOptions{watch: true, reads: &t.reads})
 		cancel()
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", shortPath(root), err)
 		}
+		out = append(out, got...)
 	}
 	for i := range out {
 		for _, err := range []error{out[i].dataErr, out[i].listErr} {
@@ -286,8 +242,8 @@ func (t *Tree) fetch(s *Session, root string, items []treeItem) ([]treeRead, err
 // of the listed children for a full read), and the parents whose listing
 // disagreed with a read. A refusal to read the root is returned; one to
 // read another znode is recorded in its entry.
-func (s *treeState) apply(cfg Config, root string, items []treeItem, got []treeRead, full bool) (map[string]treeNeed, error) {
-	next := map[string]treeNeed{}
+func (s *treeState) apply(cfg Config, root string, items []treeItem, got []readResult, full bool) (map[string]need, error) {
+	next := map[string]need{}
 	for i, it := range items {
 		rel, r := it.rel, got[i]
 		if rel != "" && s.entries[parentRel(rel)] == nil {
@@ -345,7 +301,7 @@ func (s *treeState) apply(cfg Config, root string, items []treeItem, got []treeR
 // children no longer listed go with their subtrees, new ones are marked
 // in next to be read (and recorded once read), and for a full read every
 // listed child is marked.
-func (s *treeState) list(rel string, e *treeEntry, names []string, full bool, next map[string]treeNeed) {
+func (s *treeState) list(rel string, e *treeEntry, names []string, full bool, next map[string]need) {
 	listed := make(map[string]bool, len(names))
 	for _, name := range names {
 		listed[name] = true
@@ -426,7 +382,7 @@ func cmpErr(errs ...error) error {
 func (t *Tree) publish(w treeWork) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if w.full && w.epoch == t.epoch {
+	if w.all && w.epoch == t.epoch {
 		t.fullAt = t.epoch
 	}
 	if !t.work.empty() && t.deferrals < maxTreeDeferrals && t.published != nil {
