@@ -63,9 +63,21 @@ func guardsDirs(cfg Config) bool { return len(cfg.auth) > 0 && !cfg.openDirs }
 // learned from the server (nil if none yet). For dirForeign it returns the
 // offending entry.
 func judgeDir(cfg Config, acl []zk.ACL, self []zk.ACL) (dirVerdict, zk.ACL) {
+	return judgeACL(cfg, acl, self, cfg.dirACL)
+}
+
+// judgeACL is the one check of who may change a znode, shared by the
+// registry's directory guard and the Trees (the config source): every
+// entry of acl that lets an identity change the znode (write, create,
+// delete, administer) must name one of the client's own identities (its
+// digest credentials, or self, those learned from the server), or one of
+// allowed with no more permissions. For dirForeign it returns the
+// offending entry. An entry of a scheme whose identities only the server
+// knows (a certificate's x509) is dirUndecided while self is nil.
+func judgeACL(cfg Config, acl []zk.ACL, self []zk.ACL, allowed []zk.ACL) (dirVerdict, zk.ACL) {
 	verdict := dirOwn
 	for _, a := range acl {
-		if a.Perms&dirChangePerms == 0 || ownEntry(cfg, self, a) {
+		if a.Perms&dirChangePerms == 0 || ownEntry(cfg, self, allowed, a) {
 			continue
 		}
 		switch a.Scheme {
@@ -80,14 +92,14 @@ func judgeDir(cfg Config, acl []zk.ACL, self []zk.ACL) (dirVerdict, zk.ACL) {
 	return verdict, zk.ACL{}
 }
 
-// ownEntry reports whether an ACL entry names one of the registry's
-// identities (ownIdentity), or is allowed by its DirACL (same identity, no
-// more permissions).
-func ownEntry(cfg Config, self []zk.ACL, a zk.ACL) bool {
+// ownEntry reports whether an ACL entry names one of the client's
+// identities (ownIdentity), or is allowed (same identity, no more
+// permissions).
+func ownEntry(cfg Config, self []zk.ACL, allowed []zk.ACL, a zk.ACL) bool {
 	if ownIdentity(cfg, self, a) {
 		return true
 	}
-	for _, d := range cfg.dirACL {
+	for _, d := range allowed {
 		if sameIdentity(d.Scheme, d.ID, a) && a.Perms&^d.Perms == 0 {
 			return true
 		}

@@ -423,9 +423,9 @@ func TestOwnEntryMatchesRedactedDigestByUser(t *testing.T) {
 	carol := zk.DigestACL(zk.PermAll, "carol", "c")[0]
 	cfg, err := NewConfig(Options{Settings: []Option{Auth("digest", []byte("dave:d")), DirACL(carol)}})
 	require.NoError(t, err)
-	assert.True(t, ownEntry(cfg, nil, zk.ACL{Perms: zk.PermCreate, Scheme: "digest", ID: "dave:x"}))
-	assert.True(t, ownEntry(cfg, nil, zk.ACL{Perms: zk.PermAll, Scheme: "digest", ID: "carol:x"}))
-	assert.False(t, ownEntry(cfg, nil, zk.ACL{Perms: zk.PermAll, Scheme: "digest", ID: "mallory:x"}))
-	assert.False(t, ownEntry(cfg, nil, zk.ACL{Perms: zk.PermAll, Scheme: "digest", ID: "carol:otherhash"}))
-	assert.False(t, ownEntry(cfg, nil, zk.ACL{Perms: zk.PermAll, Scheme: "world", ID: "anyone"}))
+	assert.True(t, ownEntry(cfg, nil, cfg.dirACL, zk.ACL{Perms: zk.PermCreate, Scheme: "digest", ID: "dave:x"}))
+	assert.True(t, ownEntry(cfg, nil, cfg.dirACL, zk.ACL{Perms: zk.PermAll, Scheme: "digest", ID: "carol:x"}))
+	assert.False(t, ownEntry(cfg, nil, cfg.dirACL, zk.ACL{Perms: zk.PermAll, Scheme: "digest", ID: "mallory:x"}))
+	assert.False(t, ownEntry(cfg, nil, cfg.dirACL, zk.ACL{Perms: zk.PermAll, Scheme: "digest", ID: "carol:otherhash"}))
+	assert.False(t, ownEntry(cfg, nil, cfg.dirACL, zk.ACL{Perms: zk.PermAll, Scheme: "world", ID: "anyone"}))
 }

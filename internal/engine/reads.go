@@ -18,10 +18,10 @@ import (
 // readItem is one znode to read: its data (Get, or GetW: a data watch),
 // its children (Children, or ChildrenW: a children watch; with watches,
 // when it is missing and awaitCreate is set, ExistsW, which fires when it
-// is created), or both.
+// is created), its ACL (GetACL), or several of them.
 type readItem struct {
 	path        string
-	need        need // needData, needList or both
+	need        need // needData, needList, needACL or several
 	awaitCreate bool
 }
 
@@ -33,6 +33,8 @@ type readResult struct {
 	children []string
 	listErr  error
 	created  bool // missing when listed, present when its exists watch was set
+	acl      []zk.ACL
+	aclErr   error
 }
 
 // readOptions say how conn.read reads.
@@ -58,15 +60,14 @@ type readOptions struct {
 func (c *conn) read(ctx context.Context, items []readItem, o readOptions) ([]readResult, error) {
 	type job struct {
 		i    int
-		list bool
+		what need // one of needData, needList, needACL
 	}
 	jobs := make([]job, 0, len(items))
 	for i, it := range items {
-		if it.need&needData != 0 {
-			jobs = append(jobs, job{i, false})
-		}
-		if it.need&needList != 0 {
-			jobs = append(jobs, job{i, true})
+		for _, what := range []need{needData, needList, needACL} {
+			if it.need&what != 0 {
+				jobs = append(jobs, job{i, what})
+			}
 		}
 	}
 	out := make([]readResult, len(items))
@@ -78,9 +79,11 @@ func (c *conn) read(ctx context.Context, items []readItem, o readOptions) ([]rea
 	do := func(j job) {
 		r, p := &out[j.i], items[j.i].path
 		switch {
-		case !j.list && o.watch:
+		case j.what == needACL:
+			r.acl, _, r.aclErr = c.zk.GetACL(p)
+		case j.what == needData && o.watch:
 			r.data, r.stat, _, r.dataErr = c.zk.GetW(p)
-		case !j.list:
+		case j.what == needData:
 			r.data, r.stat, r.dataErr = c.zk.Get(p)
 		case o.watch:
 			r.children, _, _, r.listErr = c.zk.ChildrenW(p)
@@ -88,7 +91,7 @@ func (c *conn) read(ctx context.Context, items []readItem, o readOptions) ([]rea
 			r.children, _, r.listErr = c.zk.Children(p)
 		}
 		count()
-		if j.list && o.watch && items[j.i].awaitCreate && errors.Is(r.listErr, zk.ErrNoNode) {
+		if j.what == needList && o.watch && items[j.i].awaitCreate && errors.Is(r.listErr, zk.ErrNoNode) {
 			exists, _, _, err := c.zk.ExistsW(p)
 			count()
 			switch {

@@ -64,6 +64,8 @@ type Tree struct {
 	timeout     time.Duration
 	log         Logger   // nil: the client's
 	ancestorACL []zk.ACL // of the root's missing ancestors that Apply creates
+	allowedACL  []zk.ACL // identities accepted beside the client's own
+	openTree    bool     // accept znodes others may change
 	setupErr    error    // invalid TreeOptions: returned by every call
 
 	kick   chan struct{} // coalescing: work is pending
@@ -84,6 +86,7 @@ type Tree struct {
 	err       error         // why the last round failed; nil after a success
 	logged    string        // the last round error logged, to log each once
 	published *TreeSnapshot // nil until the first whole read
+	foreign   error         // a znode of published that others may change (guardedLocked), nil if none
 	changed   chan struct{} // closed and replaced when published, inSync or err change
 	taken     uint64        // takes of work so far
 	completed uint64        // the last take whose work published holds
@@ -120,6 +123,9 @@ type TreeNode struct {
 	// Err says why the znode could not be read (its ACL refuses this
 	// client's credentials); Data, Version and Children are then unknown.
 	Err error
+	// ACL is the znode's ACL as the server shows it to this client, read
+	// with its data when the client has credentials (nil otherwise).
+	ACL []zk.ACL
 }
 
 // TreeStats are a Tree's counts.
@@ -153,6 +159,18 @@ type TreeOptions struct {
 	// creates. Default: the default ACL of a registry's prefix (see ACL):
 	// world-readable, and world-creatable with credentials.
 	AncestorACL []zk.ACL
+	// AllowedACL names identities, beside the client's own, that may
+	// change znodes of the subtree (see OpenTree). Default: none.
+	AllowedACL []zk.ACL
+	// OpenTree, with credentials, accepts a root or znodes below it whose
+	// ACL lets other identities (not the client's own, nor AllowedACL's)
+	// create, write, delete or administer them. Default false: such a
+	// subtree, which anyone could have created before the first write
+	// (or changed since), would let them add keys beside the caller's,
+	// change or delete them, so Snapshot and Apply refuse it, with the
+	// registry's directory guard (dirguard.go). Without credentials
+	// everything is open and nothing is checked.
+	OpenTree bool
 }
 
 // NewTree returns a tree of the subtree under the client's chroot and
@@ -165,6 +183,7 @@ func NewTree(c *Client, o TreeOptions) *Tree {
 	t := newTree(c, o.Prefix)
 	t.timeout, t.log = o.Timeout, o.Logger
 	t.ancestorACL = slices.Clone(o.AncestorACL)
+	t.allowedACL, t.openTree = slices.Clone(o.AllowedACL), o.OpenTree
 	switch {
 	case o.Timeout < 0:
 		t.setupErr = fmt.Errorf("tree timeout %v is negative", o.Timeout)
@@ -260,9 +279,11 @@ func (t *Tree) Snapshot(ctx context.Context) (*TreeSnapshot, error) {
 			return nil, fmt.Errorf("zookeeper: %w", ErrClosed)
 		}
 		t.mu.Lock()
-		snap, inSync, ch, last := t.published, t.inSync, t.changed, t.err
+		snap, inSync, ch, last, foreign := t.published, t.inSync, t.changed, t.err, t.foreign
 		t.mu.Unlock()
 		switch {
+		case inSync && foreign != nil:
+			return nil, fmt.Errorf("zookeeper: read %s: %w", shortPath(t.root(cfg)), foreign)
 		case inSync:
 			return snap, nil
 		case last != nil && !isTransient(last):
@@ -297,15 +318,19 @@ func (t *Tree) why(last error) error {
 	return fmt.Errorf("no session with %s (state %s)", strings.Join(c.servers, ","), c.zk.State())
 }
 
-// Latest returns the latest snapshot, nil before the first whole read,
-// and a channel closed when a newer one is published (or the tree's state
-// changes otherwise). It does not wait; it starts the tree if needed.
+// Latest returns the latest snapshot, nil before the first whole read and
+// while the subtree holds a znode others may change (see OpenTree;
+// Snapshot says which), and a channel closed when a newer one is published
+// (or the tree's state changes otherwise). It does not wait; it starts the tree if needed.
 // While the session is disconnected the snapshot may be stale: it is the
 // last one read.
 func (t *Tree) Latest() (*TreeSnapshot, <-chan struct{}) {
 	t.start()
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.foreign != nil {
+		return nil, t.changed // refused: Snapshot says why
+	}
 	return t.published, t.changed
 }
 
@@ -366,6 +391,9 @@ func (t *Tree) Apply(ctx context.Context, plan func(*TreeSnapshot) ([]any, error
 		unknown = false
 		s, err := t.client.session(ctx)
 		if err != nil {
+			return outcome(fmt.Errorf("zookeeper: write %s: %w", shortPath(root), err))
+		}
+		if err := t.checkWrite(ctx, s, root, ops); err != nil {
 			return outcome(fmt.Errorf("zookeeper: write %s: %w", shortPath(root), err))
 		}
 		if _, ok := snap.Nodes[""]; !ok {

@@ -32,6 +32,7 @@ type treeState struct {
 type treeEntry struct {
 	data     []byte
 	version  int32
+	acl      []zk.ACL        // read with the data when the client has credentials
 	err      error           // why it cannot be read; data and version are then unknown
 	children map[string]bool // names of the children that have an entry
 }
@@ -214,8 +215,14 @@ func (s *treeState) isNewChild(rel string) bool {
 // fail every read of a big enough tree.
 func (t *Tree) fetch(s *Session, root string, items []treeItem) ([]readResult, error) {
 	reads := make([]readItem, len(items))
+	withACL := s.cfg.Authenticated()
 	for i, it := range items {
 		reads[i] = readItem{path: root + it.rel, need: it.need, awaitCreate: it.rel == ""}
+		if withACL && it.need&needData != 0 {
+			// With credentials, the ACL too: the guard judges it, and
+			// writes give a new key its parent's (see OpenTree).
+			reads[i].need |= needACL
+		}
 	}
 	out := make([]readResult, 0, len(items))
 	for lo := 0; lo < len(reads); lo += treeChunk {
@@ -228,7 +235,7 @@ func (t *Tree) fetch(s *Session, root string, items []treeItem) ([]readResult, e
 		out = append(out, got...)
 	}
 	for i := range out {
-		for _, err := range []error{out[i].dataErr, out[i].listErr} {
+		for _, err := range []error{out[i].dataErr, out[i].listErr, out[i].aclErr} {
 			if err != nil && isTransient(err) {
 				return nil, fmt.Errorf("read %s: %w", shortPath(root+items[i].rel), err)
 			}
@@ -264,7 +271,7 @@ func (s *treeState) apply(cfg Config, root string, items []treeItem, got []readR
 			s.remove(rel)
 			continue
 		}
-		if err := cmpErr(r.dataErr, r.listErr); err != nil {
+		if err := cmpErr(r.dataErr, r.listErr, r.aclErr); err != nil {
 			if rel == "" {
 				return nil, describe(cfg, opRead, err, root)
 			}
@@ -288,6 +295,10 @@ func (s *treeState) apply(cfg Config, root string, items []treeItem, got []readR
 		}
 		if readData && (e.version != r.stat.Version || !bytes.Equal(e.data, r.data)) {
 			e.data, e.version = r.data, r.stat.Version
+			s.dirty[rel] = true
+		}
+		if it.need&needData != 0 && r.acl != nil && !slices.Equal(e.acl, r.acl) {
+			e.acl = r.acl
 			s.dirty[rel] = true
 		}
 		if readList {
@@ -363,6 +374,7 @@ func (e *treeEntry) node() *TreeNode {
 		Version:  e.version,
 		Children: slices.Sorted(maps.Keys(e.children)),
 		Err:      e.err,
+		ACL:      e.acl,
 	}
 }
 
@@ -408,6 +420,7 @@ func (t *Tree) publish(w treeWork) {
 		clear(s.dirty)
 		snap.Revision++
 		t.published = snap
+		t.foreign = t.guard(cfg, snap)
 	}
 	t.completed = w.seq
 	t.err = nil

@@ -348,8 +348,10 @@ func TestTreeACLs(t *testing.T) {
 	assert.Nil(t, s.Nodes["/secret"].Data)
 	assert.Equal(t, int32(-1), s.Nodes["/secret"].Version)
 
-	// With the credentials it reads.
-	authed := newTestTree(t, srv.Addr, "/cfg", Auth("digest", []byte("owner:secret")))
+	// With the credentials it reads (the subtree is open to everyone: the
+	// guard is told to accept it; tree_guard_zk_test.go tests the guard).
+	authed := newTestTreeOn(t, Options{Addrs: []string{srv.Addr}, Settings: []Option{Auth("digest", []byte("owner:secret"))}},
+		TreeOptions{Prefix: "/cfg", OpenTree: true})
 	assert.Equal(t, "2", string(snapshot(t, authed).Nodes["/secret"].Data))
 
 	// A root this client may not read fails at once, saying why, and is

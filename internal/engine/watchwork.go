@@ -17,6 +17,8 @@ const (
 	needList
 	// needGone: it was deleted: forget it, read nothing.
 	needGone
+	// needACL: its ACL (no watch: ZooKeeper has none for ACLs).
+	needACL
 
 	needBoth = needData | needList
 )
