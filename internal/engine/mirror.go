@@ -427,7 +427,7 @@ func (m *mirror) subscribe(ctx context.Context, w *Watcher) error {
 	snapshot := func(e *mirroredService) {
 		for c, n := range e.nodes {
 			if n.svc != nil {
-				w.view[nodeRef{e.dir, c}] = n
+				w.start(nodeRef{e.dir, c}, n)
 			}
 		}
 	}

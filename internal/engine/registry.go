@@ -281,12 +281,25 @@ func (r *Registry) ListServices(ctx context.Context) (svcs []*Service, err error
 	return svcs, nil
 }
 
+// WatchOption changes what a Watcher reports.
+type WatchOption func(*Watcher)
+
+// WatchFromEmpty makes a Watcher start from nothing: its first Next calls
+// report every node of its starting point as created, then the changes
+// after it, so that a client that applies every event holds the true set
+// without a lookup of its own (which a change between the lookup and the
+// watch's start would make wrong).
+func WatchFromEmpty() WatchOption {
+	return func(w *Watcher) { w.fromEmpty = true }
+}
+
 // Watch returns a Watcher of one service, which may not exist yet, or of
 // all services (service ""), including those registered later. It returns
 // once the watcher's starting point is in sync with ZooKeeper; Next then
-// reports every node created, updated or deleted after that point. The
+// reports every node created, updated or deleted after that point (with
+// WatchFromEmpty, the starting point's nodes first, as created). The
 // watcher stops when stopWhen (if not nil) ends.
-func (r *Registry) Watch(ctx context.Context, service string, stopWhen context.Context) (w *Watcher, err error) {
+func (r *Registry) Watch(ctx context.Context, service string, stopWhen context.Context, opts ...WatchOption) (w *Watcher, err error) {
 	start := time.Now()
 	defer func() { r.counts.observe(OpWatch, start, err) }()
 	ctx, cancel := r.begin(ctx)
@@ -295,6 +308,9 @@ func (r *Registry) Watch(ctx context.Context, service string, stopWhen context.C
 		return nil, fmt.Errorf("zookeeper: watch: %w", err)
 	}
 	w = newWatcher(r.mirror, service, stopWhen)
+	for _, o := range opts {
+		o(w)
+	}
 	if err := r.mirror.subscribe(ctx, w); err != nil {
 		w.Stop()
 		return nil, fmt.Errorf("zookeeper: watch: %w", err)

@@ -45,9 +45,10 @@ type watchSource interface {
 // history. Its memory is bounded by the number of nodes it watches,
 // however slowly Next is called.
 type Watcher struct {
-	src watchSource
-	all bool   // watches every service
-	dir dirRef // the watched service's directory, when !all
+	src       watchSource
+	all       bool   // watches every service
+	dir       dirRef // the watched service's directory, when !all
+	fromEmpty bool   // the starting point is reported as creates (WatchFromEmpty)
 
 	next sync.Mutex // serialises Next
 
@@ -85,6 +86,26 @@ func newWatcher(src watchSource, service string, stopWhen context.Context) *Watc
 		w.mu.Unlock()
 	}
 	return w
+}
+
+// start sets the watcher's starting point: the node n at ref is in its
+// view, or, with fromEmpty, marked to be reported as created. Called
+// before the watcher is subscribed, with the mirror's lock held.
+func (w *Watcher) start(ref nodeRef, n *mirroredNode) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.fromEmpty {
+		w.view[ref] = n
+		return
+	}
+	if !w.marked[ref] {
+		w.marked[ref] = true
+		w.pending = append(w.pending, ref)
+		select {
+		case w.kick <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // notify marks nodes of dir as changed. Called with the mirror's lock
