@@ -1,14 +1,19 @@
 package zkresolver
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
+	"os"
+	"os/exec"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -282,4 +287,57 @@ func build(t testing.TB, reg registry.Registry, target string) (*recorder, resol
 	require.NoError(t, err)
 	t.Cleanup(res.Close)
 	return rec, res
+}
+
+// child is the test binary running as a child process (see runChild).
+type child struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed once it has exited
+}
+
+// startChild runs the test binary in mode with env (KEY=VALUE pairs) and
+// returns it with the first line it printed, which must start with
+// "REGISTERED ". It is killed when t ends.
+func startChild(t testing.TB, mode string, env ...string) (*child, string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(append(os.Environ(), childEnv+"="+mode), env...)
+	cmd.Stderr = io.Discard
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	c := &child{cmd: cmd, done: make(chan struct{})}
+	first := make(chan string, 1)
+	go func() {
+		defer close(c.done)
+		sc := bufio.NewScanner(out)
+		if sc.Scan() {
+			first <- sc.Text()
+		}
+		_, _ = io.Copy(io.Discard, out)
+		_ = cmd.Wait()
+	}()
+	t.Cleanup(c.kill)
+	select {
+	case line := <-first:
+		require.True(t, strings.HasPrefix(line, "REGISTERED "), "child: %s", line)
+		return c, strings.TrimPrefix(line, "REGISTERED ")
+	case <-c.done:
+		select {
+		case line := <-first:
+			t.Fatalf("child process exited: %s", line)
+		default:
+			t.Fatal("child process exited without a word")
+		}
+	case <-time.After(wait):
+		t.Fatalf("child process printed nothing in %v", wait)
+	}
+	return nil, ""
+}
+
+// kill SIGKILLs the child and waits for it to exit.
+func (c *child) kill() {
+	_ = c.cmd.Process.Kill()
+	<-c.done
 }
