@@ -1,6 +1,7 @@
 package zkresolver
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -66,8 +67,11 @@ func TestPickFirstSaysTheServiceHasNoNodes(t *testing.T) {
 	require.NoError(t, reg.Register(node("greeter", "1.0.0", "a", a.addr, nil)))
 
 	zktest.WaitFor(t, wait, "a call failing with the resolver's error", func() error {
-		_, err := check(conn)
-		if !strings.Contains(err.Error(), `zookeeper: resolve service "greeter": no nodes of version "2.0.0"`) {
+		addr, err := check(conn)
+		switch {
+		case err == nil:
+			return fmt.Errorf("a call landed on %s", addr)
+		case !strings.Contains(err.Error(), `zookeeper: resolve service "greeter": no nodes of version "2.0.0"`):
 			return err
 		}
 		assert.Equal(t, codes.Unavailable, status.Code(err))
