@@ -156,19 +156,24 @@ type recorder struct {
 	mu     sync.Mutex
 	next   resolver.ClientConn // the channel's, or nil
 	states []resolver.State
+	times  []time.Time // when each state was passed on
 	errs   []error
 }
 
 // UpdateState records s and passes it on.
 func (r *recorder) UpdateState(s resolver.State) error {
 	r.mu.Lock()
-	r.states = append(r.states, s)
 	next := r.next
 	r.mu.Unlock()
-	if next == nil {
-		return nil
+	var err error
+	if next != nil {
+		err = next.UpdateState(s)
 	}
-	return next.UpdateState(s)
+	r.mu.Lock()
+	r.states = append(r.states, s)
+	r.times = append(r.times, time.Now())
+	r.mu.Unlock()
+	return err
 }
 
 // ReportError records err and passes it on.
