@@ -2,6 +2,7 @@ package zkresolver
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -189,5 +190,42 @@ func TestCloseWhileWaitingForZooKeeper(t *testing.T) {
 	case <-time.After(wait):
 		t.Fatalf("Close did not return within %v while the watch waited for ZooKeeper (timeout 1m)", wait)
 	}
+	assert.Empty(t, resolverGoroutines(), "the resolver's goroutines have exited when Close returns")
 	res.ResolveNow(resolver.ResolveNowOptions{})
+}
+
+// Close stops the goroutines of a resolver that follows its service, and
+// the channel's Close closes its resolver.
+func TestCloseEndsTheResolversGoroutines(t *testing.T) {
+	zk := zktest.Start(t)
+	reg := newRegistry(t, zk.Addr)
+	require.NoError(t, reg.Register(node("greeter", "1.0.0", "a", "10.0.0.1:1", nil)))
+	rec, res := build(t, reg, "zookeeper:///greeter")
+	rec.waitState(t, "the node", "a@10.0.0.1:1")
+	require.NotEmpty(t, resolverGoroutines())
+	res.Close()
+	assert.Empty(t, resolverGoroutines(), "the resolver's goroutines have exited when Close returns")
+
+	srv := startHealthServer(t)
+	require.NoError(t, reg.Register(node("greeter", "1.0.0", "b", srv.addr, nil)))
+	require.NoError(t, reg.Deregister(node("greeter", "1.0.0", "a", "10.0.0.1:1", nil)))
+	conn := dial(t, NewBuilder(reg), "zookeeper:///greeter", roundRobin)
+	waitAnswering(t, conn, "calls on the node", srv.addr)
+	require.NoError(t, conn.Close())
+	zktest.Eventually(t, wait, func() bool { return len(resolverGoroutines()) == 0 },
+		"the channel's Close closes its resolver (grpc closes it asynchronously): %s", strings.Join(resolverGoroutines(), "\n"))
+}
+
+// resolverGoroutines returns the stacks of the goroutines running the
+// resolver's code.
+func resolverGoroutines() []string {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	var out []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "zkresolver.(*zkResolver)") {
+			out = append(out, g)
+		}
+	}
+	return out
 }
