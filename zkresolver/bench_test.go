@@ -17,6 +17,7 @@ import (
 // a node that another registry (another process in real life) registers
 // and deregisters, beside the registry's own watcher in the same process:
 //
+//   - write: Register or Deregister returns (the znode is written);
 //   - watcher: the client registry's watcher reports the change (the
 //     registry's latency, which the resolver's rides on);
 //   - resolver: grpc has taken the resolver's new list (UpdateState
@@ -39,10 +40,11 @@ func BenchmarkResolverFollowsRegistry(b *testing.B) {
 	conn := dial(b, recordingBuilder{NewBuilder(client), rec}, "zookeeper:///bench", roundRobin)
 	waitAnswering(b, conn, "calls on the base node", base.addr)
 
-	var watchReg, resolveReg, callReg, watchDereg, resolveDereg []time.Duration
+	var writeReg, watchReg, resolveReg, callReg, writeDereg, watchDereg, resolveDereg []time.Duration
 	for b.Loop() {
 		start := time.Now()
 		require.NoError(b, servers.Register(node("bench", "1", "fresh", fresh.addr, nil)))
+		writeReg = append(writeReg, time.Since(start))
 		watchReg = append(watchReg, nextEvent(b, events, engine.ActionCreate).Sub(start))
 		resolveReg = append(resolveReg, rec.stateSince(b, start, baseNode, freshNode).Sub(start))
 		for {
@@ -56,6 +58,7 @@ func BenchmarkResolverFollowsRegistry(b *testing.B) {
 
 		start = time.Now()
 		require.NoError(b, servers.Deregister(node("bench", "1", "fresh", fresh.addr, nil)))
+		writeDereg = append(writeDereg, time.Since(start))
 		watchDereg = append(watchDereg, nextEvent(b, events, engine.ActionDelete).Sub(start))
 		resolveDereg = append(resolveDereg, rec.stateSince(b, start, baseNode).Sub(start))
 	}
@@ -63,8 +66,8 @@ func BenchmarkResolverFollowsRegistry(b *testing.B) {
 		name string
 		d    []time.Duration
 	}{
-		{"watcher-register", watchReg}, {"resolver-register", resolveReg}, {"call-register", callReg},
-		{"watcher-deregister", watchDereg}, {"resolver-deregister", resolveDereg},
+		{"write-register", writeReg}, {"watcher-register", watchReg}, {"resolver-register", resolveReg}, {"call-register", callReg},
+		{"write-deregister", writeDereg}, {"watcher-deregister", watchDereg}, {"resolver-deregister", resolveDereg},
 	} {
 		b.ReportMetric(ms(mean(m.d)), "ms-"+m.name)
 		b.Logf("%s: mean %.2f ms, p50 %.2f ms, p99 %.2f ms (%d)", m.name, ms(mean(m.d)), ms(quantile(m.d, 0.5)), ms(quantile(m.d, 0.99)), len(m.d))
