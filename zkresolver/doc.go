@@ -43,7 +43,7 @@
 // updated, deregistered, or gone when its process's session expired. While
 // ZooKeeper cannot be reached, grpc keeps the last list; when the watch
 // fails, the error is reported to grpc (which keeps using the last list)
-// and the resolver watches again, after 100 ms doubling up to 10 s. After
+// and the resolver watches again after 100ms, doubling up to 10s. After
 // a session expiry or a partition, the resolver converges on the nodes
 // ZooKeeper holds, and never reports the nodes this process registered
 // through the same registry as gone (the registry restores them before its

@@ -118,14 +118,16 @@ func (r *zkResolver) follow() {
 	}
 }
 
-// start watches the service and reads its nodes as the starting point of
-// the watcher's changes (the watcher reports changes after its own
-// starting point, which the engine does not hand out: see the package's
-// README). The read comes from the mirror the watcher is fed from, or from
-// ZooKeeper while disconnected; if the session changed meanwhile, a read
-// in the new session may miss the registry's own nodes until they are
-// restored, and the watcher would never report them back (they never left
-// the mirror), so start fails with errSessionChanged instead.
+// start watches the service and reads its nodes, the base the watcher's
+// changes apply to. The watcher reports the changes after its own starting
+// point, which the engine does not hand out, so the base is read just
+// after: from the mirror the watcher is fed from, or from ZooKeeper while
+// disconnected (or with mirror reads off). A change made between the two
+// and undone before the watcher looks is missed until the node changes
+// again. If the session changed meanwhile, a read in the new session may
+// miss the registry's own nodes until they are restored, and the watcher
+// would never report them back (they never left the mirror), so start
+// fails with errSessionChanged instead.
 func (r *zkResolver) start() (*engine.Watcher, error) {
 	s, err := r.reg.Session(r.ctx)
 	if err != nil {
