@@ -106,8 +106,7 @@ func TestVersionTargets(t *testing.T) {
 	assert.Equal(t, "2.0.0", n.Version)
 }
 
-// Metadata changes reach grpc, weight included; bad targets and foreign
-// registries are refused when grpc builds the resolver.
+// A node's metadata changes reach grpc, its weight included.
 func TestMetadataAndWeights(t *testing.T) {
 	zk := zktest.Start(t)
 	reg := newRegistry(t, zk.Addr)
@@ -122,6 +121,8 @@ func TestMetadataAndWeights(t *testing.T) {
 	}, "the node's new metadata")
 }
 
+// Bad targets and foreign registries are refused when grpc builds the
+// resolver, and the channel's calls fail saying why.
 func TestBuildRefusesBadTargetsAndForeignRegistries(t *testing.T) {
 	zk := zktest.Start(t)
 	reg := newRegistry(t, zk.Addr)
