@@ -57,7 +57,7 @@ func TestOwnNodesAreNeverReportedGoneAcrossAnExpiry(t *testing.T) {
 			rec.waitState(t, "the starting nodes", append(ownNodes, "o0@10.0.1.0:1")...)
 			seen, _ := build(t, observer, "zookeeper:///svc")
 			seen.waitState(t, "the observer's starting nodes", append(ownNodes, "o0@10.0.1.0:1")...)
-			oldSession := own.(interface{ Engine() *engine.Registry }).Engine().SessionID()
+			oldSession := own.(interface{ Engine() *engine.Registry }).Engine().Client().SessionID()
 
 			proxy.Partition()
 			late, _ := build(t, own, "zookeeper:///svc")
@@ -69,7 +69,7 @@ func TestOwnNodesAreNeverReportedGoneAcrossAnExpiry(t *testing.T) {
 			want := append(ownNodes, "o1@10.0.1.1:1")
 			rec.waitState(t, "the resolver converging after the expiry", want...)
 			late.waitState(t, "the resolver built during the partition converging", want...)
-			newSession := own.(interface{ Engine() *engine.Registry }).Engine().SessionID()
+			newSession := own.(interface{ Engine() *engine.Registry }).Engine().Client().SessionID()
 			require.NotEqual(t, oldSession, newSession, "the session expired")
 			for name, r := range map[string]*recorder{"resolver": rec, "resolver built during the partition": late} {
 				history := r.history()

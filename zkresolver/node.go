@@ -16,17 +16,18 @@ import (
 // Node metadata keys and values of the soft load balancing conventions, a
 // compatibility contract of the registry's node metadata that any client
 // may read.
+// They are the engine's, where the contract is kept (docs/compatibility.md).
 const (
 	// MetaWeight is a node's share of traffic relative to the other nodes:
 	// a positive decimal (digits, optionally a point and more digits, such
 	// as "3" or "0.5"); 1 when absent or not such a number.
-	MetaWeight = "weight"
+	MetaWeight = engine.MetaWeight
 	// MetaStatus is a node's status: StatusDraining means "send it no new
 	// requests"; any other value, or none, means it serves.
-	MetaStatus = "status"
+	MetaStatus = engine.MetaStatus
 	// StatusDraining is the MetaStatus of a node that takes no new
 	// requests.
-	StatusDraining = "draining"
+	StatusDraining = engine.StatusDraining
 )
 
 // Node is one registry node as the resolver hands it to grpc, attached to

@@ -22,17 +22,9 @@ const (
 	maxRetry = 10 * time.Second
 )
 
-// errSessionChanged: the registry's session changed while the resolver
-// read its starting point (see zkResolver.start). Not reported: the
-// resolver reads again.
-var errSessionChanged = errors.New("session changed while reading the service")
-
 // source is what a resolver uses of its registry (*engine.Registry).
 type source interface {
-	Session(ctx context.Context) (*engine.Session, error)
-	SessionID() int64
-	Watch(ctx context.Context, service string, stopWhen context.Context) (*engine.Watcher, error)
-	GetService(ctx context.Context, name string) ([]*engine.Service, error)
+	Watch(ctx context.Context, service string, stopWhen context.Context, opts ...engine.WatchOption) (*engine.Watcher, error)
 }
 
 var _ source = (*engine.Registry)(nil)
@@ -106,9 +98,9 @@ func (r *zkResolver) follow() {
 		case errors.Is(err, engine.ErrClosed):
 			r.update(map[string]Node{}, r.wrap(err))
 			return
-		case errors.Is(err, engine.ErrWatcherStopped), errors.Is(err, errSessionChanged):
+		case errors.Is(err, engine.ErrWatcherStopped):
 			// The registry stopped the watcher (closing: the next watch
-			// says so), or the starting point was unsure: watch again.
+			// says so): watch again.
 		default:
 			r.update(nil, r.wrap(err))
 		}
@@ -118,39 +110,26 @@ func (r *zkResolver) follow() {
 	}
 }
 
-// start watches the service and reads its nodes, the base the watcher's
-// changes apply to. The watcher reports the changes after its own starting
-// point, which the engine does not hand out, so the base is read just
-// after: from the mirror the watcher is fed from, or from ZooKeeper while
-// disconnected (or with mirror reads off). A change made between the two
-// and undone before the watcher looks is missed until the node changes
-// again. If the session changed meanwhile, a read in the new session may
-// miss the registry's own nodes until they are restored, and the watcher
-// would never report them back (they never left the mirror), so start
-// fails with errSessionChanged instead.
+// start watches the service from empty (engine.WatchFromEmpty): the
+// watcher's first events are the nodes of its starting point, as creates,
+// which start takes at once (TryNext) to make the base it hands to grpc;
+// every change after that point follows in track. Built from the events
+// alone, the resolver's nodes are the true set, across expiries and
+// reconnections too (the engine's watchers never report the registry's
+// own restored nodes as gone).
 func (r *zkResolver) start() (*engine.Watcher, error) {
-	s, err := r.reg.Session(r.ctx)
+	w, err := r.reg.Watch(r.ctx, r.target.service, r.ctx, engine.WatchFromEmpty())
 	if err != nil {
 		return nil, err
-	}
-	sid := s.ID()
-	w, err := r.reg.Watch(r.ctx, r.target.service, r.ctx)
-	if err != nil {
-		return nil, err
-	}
-	svcs, err := r.reg.GetService(r.ctx, r.target.service)
-	if err != nil && !errors.Is(err, engine.ErrNotFound) {
-		w.Stop()
-		return nil, err
-	}
-	if now := r.reg.SessionID(); now == 0 || now != sid {
-		w.Stop()
-		return nil, errSessionChanged
 	}
 	nodes := make(map[string]Node)
-	for _, s := range svcs {
-		for _, n := range s.Nodes {
-			nodes[n.Id] = newNode(s, n)
+	for {
+		e, ok := w.TryNext()
+		if !ok {
+			break
+		}
+		if len(e.Service.Nodes) == 1 && e.Action != engine.ActionDelete {
+			nodes[e.Service.Nodes[0].Id] = newNode(e.Service, e.Service.Nodes[0])
 		}
 	}
 	r.update(nodes, nil)

@@ -169,7 +169,7 @@ func TestResolverReportsFailuresAndRecovers(t *testing.T) {
 	require.NoError(t, reg.(interface{ Close() error }).Close())
 	rec.waitState(t, "an empty list once the registry is closed")
 	err = rec.waitError(t, "closed")
-	assert.Equal(t, `zookeeper: resolve service "greeter": registry is closed`, err.Error())
+	assert.Equal(t, `zookeeper: resolve service "greeter": watch: registry is closed`, err.Error())
 	assert.ErrorIs(t, err, engine.ErrClosed)
 }
 

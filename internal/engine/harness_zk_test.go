@@ -224,7 +224,7 @@ func noEvent(t testing.TB, w *Watcher, d time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
-		if e, ok := peekNext(w); ok {
+		if e, ok := w.TryNext(); ok {
 			t.Fatalf("unexpected watch event %s %s/%s", e.Action, e.Service.Name, e.Service.Nodes[0].Id)
 		}
 		time.Sleep(20 * time.Millisecond)

@@ -66,14 +66,3 @@ func peekMirrorsListing(r *Registry) bool {
 	defer r.mirror.mu.Unlock()
 	return r.mirror.all != nil
 }
-
-// peekNext returns w's next change if there is one now, without waiting;
-// false once w is stopped.
-func peekNext(w *Watcher) (Event, bool) {
-	select {
-	case <-w.stop:
-		return Event{}, false
-	default:
-	}
-	return w.advance()
-}

@@ -149,6 +149,21 @@ func (w *Watcher) Next() (Event, error) {
 	}
 }
 
+// TryNext returns the next change if there is one now, and false without
+// waiting when there is none (or the watcher is stopped). A client that
+// starts from WatchFromEmpty takes the starting point's creates with it
+// before it first acts on its state. Safe for concurrent use with Next.
+func (w *Watcher) TryNext() (Event, bool) {
+	w.next.Lock()
+	defer w.next.Unlock()
+	select {
+	case <-w.stop:
+		return Event{}, false
+	default:
+	}
+	return w.advance()
+}
+
 // advance returns the next change, false when there is none.
 func (w *Watcher) advance() (Event, bool) {
 	w.mu.Lock()

@@ -50,7 +50,7 @@ func (s *fakeSource) set(w *Watcher, svc, version, id, data string) {
 func drain(w *Watcher) []string {
 	var out []string
 	for {
-		e, ok := peekNext(w)
+		e, ok := w.TryNext()
 		if !ok {
 			return out
 		}
