@@ -8,8 +8,10 @@
 set -euo pipefail
 
 dir="${CURATOR_JARS:-/usr/share/java}"
-jars=(curator-client.jar curator-framework.jar curator-x-discovery.jar)
-packages=(libcurator-discovery-java libcurator-framework-java default-jdk-headless)
+jars=(curator-client.jar curator-framework.jar curator-recipes.jar curator-x-discovery.jar)
+# Debian's libcurator-discovery-java does not depend on the recipes its
+# ServiceCache is built on (PathChildrenCache): they are listed here.
+packages=(libcurator-discovery-java libcurator-framework-java libcurator-recipes-java default-jdk-headless)
 
 have() {
   command -v javac >/dev/null 2>&1 && command -v java >/dev/null 2>&1 || return 1
@@ -49,7 +51,7 @@ fi
 cat >&2 <<MSG
 curator: no Curator jars (${jars[*]}) in $dir, or no javac, and no apt-get to install them.
   Install a JDK 11+ and Apache Curator 5.x (curator-client, curator-framework,
-  curator-x-discovery) with their dependencies (ZooKeeper, Jackson 2, Guava,
+  curator-recipes, curator-x-discovery) with their dependencies (ZooKeeper, Jackson 2, Guava,
   SLF4J), put the jars under one directory with those names, and point
   CURATOR_JARS at it; or run the tests on Debian/Ubuntu.
 MSG
