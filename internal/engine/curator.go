@@ -9,10 +9,17 @@ package engine
 //
 // Paths:
 //
-//	<chroot><base>                     persistent znode (default /services)
-//	<chroot><base>/<name>              persistent znode, one per service
-//	<chroot><base>/<name>/<id>         one znode per instance, ephemeral for
-//	                                   DYNAMIC instances (Curator's default)
+//	<chroot><base>                 container znode (default /services)
+//	<chroot><base>/<name>          container znode, one per service
+//	<chroot><base>/<name>/<id>     one znode per instance: ephemeral for a
+//	                               DYNAMIC instance (Curator's default),
+//	                               persistent for STATIC and PERMANENT
+//	<chroot><base>/<name>/<id><n>  ephemeral sequential, for DYNAMIC_SEQUENTIAL
+//	                               (<n>: ZooKeeper's 10-digit sequence number)
+//
+// Curator 5.4 creates the directories as containers
+// (creatingParentContainersIfNeeded; persistent znodes on servers before
+// 3.6), which ZooKeeper deletes once they are empty.
 //
 // <name> and <id> are the service name and instance id as they are: Curator
 // builds the path from them unescaped (ZKPaths.makePath), so an escaped
@@ -256,17 +263,36 @@ func checkCuratorSegment(what, s string) error {
 }
 
 // matchCuratorRef checks that an instance read at ref r names itself as
-// the path does: Curator always writes an instance at its name and id, and
-// Java readers find it by the path, so an instance that claims another
-// name or id is not one to show under either.
+// the path does: Curator always writes an instance at its name and id (a
+// DYNAMIC_SEQUENTIAL one at its id and a sequence number), and Java
+// readers find it by the path, so an instance that claims another name or
+// id is not one to show under either.
 func matchCuratorRef(r nodeRef, s *Service) error {
+	n := s.Nodes[0]
 	switch {
 	case s.Name != r.dir:
 		return invalidf("the instance at %s/%s names service %s", quoteShort(r.dir), quoteShort(r.child), quoteShort(s.Name))
-	case s.Nodes[0].Id != r.child:
-		return invalidf("the instance at %s/%s has id %s", quoteShort(r.dir), quoteShort(r.child), quoteShort(s.Nodes[0].Id))
+	case n.Id == r.child:
+		return nil
+	case n.Metadata[MetaCuratorServiceType] == curatorDynamicSequential && isSequenceOf(r.child, n.Id):
+		return nil
 	}
-	return nil
+	return invalidf("the instance at %s/%s has id %s", quoteShort(r.dir), quoteShort(r.child), quoteShort(n.Id))
+}
+
+// isSequenceOf reports whether child is id followed by a sequence number
+// as ZooKeeper appends it: 10 digits.
+func isSequenceOf(child, id string) bool {
+	seq, ok := strings.CutPrefix(child, id)
+	if !ok || len(seq) != 10 {
+		return false
+	}
+	for _, c := range []byte(seq) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // curatorInstance is a ServiceInstance as Curator's serializer writes it,

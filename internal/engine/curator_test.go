@@ -313,6 +313,12 @@ func TestCuratorPaths(t *testing.T) {
 	assert.NoError(t, matchCuratorRef(nodeRef{"s", "x"}, s))
 	assert.ErrorIs(t, matchCuratorRef(nodeRef{"t", "x"}, s), errInvalidCurator)
 	assert.ErrorIs(t, matchCuratorRef(nodeRef{"s", "y"}, s), errInvalidCurator)
+	assert.ErrorIs(t, matchCuratorRef(nodeRef{"s", "x0000000001"}, s), errInvalidCurator, "only a sequential instance has a number")
+	seq := &Service{Name: "s", Nodes: []*Node{{Id: "x", Metadata: map[string]string{MetaCuratorServiceType: "DYNAMIC_SEQUENTIAL"}}}}
+	assert.NoError(t, matchCuratorRef(nodeRef{"s", "x0000000001"}, seq))
+	for _, bad := range []string{"x000000001", "x00000000012", "x000000000a", "y0000000001"} {
+		assert.ErrorIs(t, matchCuratorRef(nodeRef{"s", bad}, seq), errInvalidCurator, bad)
+	}
 }
 
 // FuzzDecodeCuratorInstance feeds arbitrary znode data to the Curator

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,6 +49,9 @@ func TestCuratorCodecAgainstCurator(t *testing.T) {
 		require.NoError(t, err, "Curator's instance at %s", p)
 		s, err := decodeCuratorInstance(data)
 		require.NoError(t, err, "decode %s", data)
+		kind, ref := l.parse(p)
+		require.Equal(t, kindNode, kind)
+		require.NoError(t, matchCuratorRef(ref, s))
 		return s, st
 	}
 	publish := func(t *testing.T, s *Service, n *Node) []byte {
@@ -107,6 +111,19 @@ func TestCuratorCodecAgainstCurator(t *testing.T) {
 			MetaCuratorServiceType:      "STATIC",
 			MetaCuratorPayload:          `{"@class":"java.util.HashMap","k":"v"}`,
 		}}}}, got)
+
+		dir, _ := l.servicePath("orders")
+		// A DYNAMIC_SEQUENTIAL instance is at its id and a sequence
+		// number; the node's id is the instance's.
+		peer.Register(t, zktest.CuratorInstance{Name: "orders", ID: "o-3", Address: "10.1.2.5", Port: 8080, ServiceType: "DYNAMIC_SEQUENTIAL"})
+		children, _, err := conn.Children(dir)
+		require.NoError(t, err)
+		seq := slices.IndexFunc(children, func(c string) bool { return strings.HasPrefix(c, "o-3") })
+		require.NotEqual(t, -1, seq, "the instance among %v", children)
+		got, _ = read(t, "orders", children[seq])
+		assert.Equal(t, "o-3", got.Nodes[0].Id)
+		assert.Len(t, children[seq], len("o-3")+10)
+		assert.Equal(t, "DYNAMIC_SEQUENTIAL", got.Nodes[0].Metadata[MetaCuratorServiceType])
 
 		peer.Update(t, "o-1", map[string]string{"instance_status": "OUT_OF_SERVICE"})
 		got, _ = read(t, "orders", "o-1")
@@ -227,7 +244,8 @@ func TestCuratorCodecAgainstCurator(t *testing.T) {
 }
 
 // TestCuratorPeerKilled: a SIGKILLed peer leaves its ephemeral instances
-// until its session expires, as a crashed Java service does.
+// until its session expires, as a crashed Java service does; then the
+// directories Curator made go too, being containers.
 func TestCuratorPeerKilled(t *testing.T) {
 	srv := zktest.Start(t)
 	conn := rawConn(t, srv.Addr)
@@ -246,10 +264,17 @@ func TestCuratorPeerKilled(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, ok, "the instance outlives the process")
 	zktest.Eventually(t, 30*time.Second, func() bool { return !srv.SessionAlive(owner) }, "the peer's session expires")
-	zktest.WaitFor(t, 30*time.Second, "the instance goes with the session", func() error {
-		if ok, _, err := conn.Exists(p); err != nil || ok {
-			return fmt.Errorf("still there (%v)", err)
+	gone := func(p string) func() error {
+		return func() error {
+			if ok, _, err := conn.Exists(p); err != nil || ok {
+				return fmt.Errorf("%s still there (%v)", p, err)
+			}
+			return nil
 		}
-		return nil
-	})
+	}
+	zktest.WaitFor(t, 30*time.Second, "the instance goes with the session", gone(p))
+	// Curator 5.4 made the directories containers (zktest's servers
+	// check them every second).
+	zktest.WaitFor(t, 30*time.Second, "the empty service directory goes", gone("/services/crash"))
+	zktest.WaitFor(t, 30*time.Second, "the empty base goes", gone("/services"))
 }
