@@ -145,6 +145,11 @@ func TestEncodeCuratorInstance(t *testing.T) {
 	want.Nodes[0].Metadata[MetaCuratorOrigin] = CuratorOriginGoMicro
 	want.Nodes[0].Metadata[MetaCuratorRegistrationTime] = "42"
 	assert.Equal(t, want, got)
+
+	// And publishing what was read gives the same bytes.
+	again, err := encodeCuratorInstance(got, got.Nodes[0], curatorEncoding{})
+	require.NoError(t, err)
+	assert.Equal(t, string(b), string(again))
 }
 
 func TestEncodeCuratorInstanceFromMetadata(t *testing.T) {
