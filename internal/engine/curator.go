@@ -37,8 +37,8 @@ package engine
 //	 "serviceType":"DYNAMIC","uriSpec":{"parts":[{"value":"scheme","variable":true},
 //	 {"value":"://","variable":false},...]}}
 //
-// "enabled" (Curator 4.0 and later) is written only by a serializer out of
-// its compatible mode, which is not Curator's default. The payload is
+// "enabled" is written only by a serializer out of its compatible mode,
+// which is not Curator's default (nor Spring's). The payload is
 // written with Jackson's class type information: an object payload carries
 // its Java class in "@class". Spring Cloud Zookeeper's payload is
 //
@@ -53,8 +53,9 @@ package engine
 // address and a port or an sslPort (integers from 1 to 65535); everything
 // else is optional, unknown fields are ignored, field names match exactly
 // (as Jackson's do), the data must be UTF-8, and a field of the wrong JSON
-// type makes the data not an instance (Jackson would fail on it too). It
-// becomes a Service with exactly one Node, as decodeNode returns:
+// type (a port in quotes, which Jackson would coerce but never writes)
+// makes the data not an instance. It becomes a Service with exactly one
+// Node, as decodeNode returns:
 //
 //	Curator                    go-micro
 //	name                       Service.Name
