@@ -9,6 +9,7 @@ FUZZ_TARGETS = \
 	./internal/engine:FuzzDecodeNode \
 	./internal/engine:FuzzEscapeSegment \
 	./internal/engine:FuzzSharedDecoder \
+	./internal/engine:FuzzDecodeCuratorInstance \
 	./zkconfig:FuzzEscapeKey \
 	./zkconfig:FuzzAppendString \
 	./zkconfig:FuzzReadDocument \
