@@ -24,6 +24,7 @@ test: zookeeper vet
 
 zookeeper:
 	@scripts/install-zookeeper.sh
+	@scripts/install-curator.sh
 
 vet:
 	$(GO) vet ./...

@@ -27,6 +27,9 @@ const (
 	// DefaultMirrorIdle is how long a mirrored service nobody watches stays
 	// in memory after its last lookup.
 	DefaultMirrorIdle = engine.DefaultMirrorIdle
+	// DefaultCuratorBase is the base path of Apache Curator's service
+	// discovery that Spring Cloud Zookeeper uses by default (see Curator).
+	DefaultCuratorBase = engine.DefaultCuratorBase
 	// DefaultReadConcurrency is the number of reads a registry keeps in
 	// flight on its session when it reads many znodes at once.
 	DefaultReadConcurrency = engine.DefaultReadConcurrency
@@ -45,6 +48,13 @@ const (
 	// EnvOpenDirs, when true ("true", "1"), accepts open service
 	// directories if no OpenDirs option is given.
 	EnvOpenDirs = engine.EnvOpenDirs
+	// EnvCurator turns on discovering the services registered in Apache
+	// Curator's format when no Curator option is given: a base path, or
+	// "true" for DefaultCuratorBase.
+	EnvCurator = engine.EnvCurator
+	// EnvPublishCurator, when true ("true", "1"), publishes every node in
+	// Curator's format too when no PublishCurator option is given.
+	EnvPublishCurator = engine.EnvPublishCurator
 	// EnvTLS turns TLS on ("1", "true") with the system's trusted CAs.
 	// Setting any EnvTLS* variable turns TLS on, with certificate
 	// verification; EnvTLS=false together with one of the others is an
@@ -180,6 +190,33 @@ func ReadConcurrency(n int) registry.Option {
 // credentials everything is open and nothing is checked.
 func OpenDirs(accept bool) registry.Option {
 	return setting(engine.OpenDirs(accept))
+}
+
+// Curator makes the registry also discover the services that Java
+// services register in Apache Curator's service discovery format (Spring
+// Cloud Zookeeper, curator-x-discovery, Dubbo) under base, below the
+// chroot: each instance is a node of its service in GetService,
+// ListServices and watchers, mapped as docs/curator.md says (address
+// host:port, the rest in node metadata, curator.origin "curator"). A
+// malformed instance is skipped and logged. base "" is DefaultCuratorBase
+// ("/services"). Default: off, or the base path EnvCurator gives, true
+// meaning the default one; nothing is read or written under base when it
+// is off.
+func Curator(base string) registry.Option {
+	return setting(engine.Curator(base))
+}
+
+// PublishCurator, with true, also registers every node of the registry as
+// an Apache Curator service instance under Curator's base
+// (DefaultCuratorBase unless Curator gives another), ephemeral, owned,
+// restored after an expiry and guarded exactly like the node in the
+// registry's own layout, with Spring Cloud Zookeeper's payload, so that
+// Curator's ServiceDiscovery and ServiceCache and Spring's DiscoveryClient
+// find go-micro services (docs/curator.md). A service name or node id
+// that is not one valid ZooKeeper path segment as it is cannot be
+// published, and Register refuses it. Default false, or EnvPublishCurator.
+func PublishCurator(on bool) registry.Option {
+	return setting(engine.PublishCurator(on))
 }
 
 // engineOptions converts go-micro's options to the engine's.

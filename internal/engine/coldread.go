@@ -12,9 +12,13 @@ import (
 // once, without touching the mirror: for MirrorReads(false), and while the
 // session is disconnected and the mirror may be stale.
 
-// readService reads the nodes of the service directory dir.
-func readService(ctx context.Context, s *Session, dir dirRef) ([]*Service, error) {
-	l := s.cfg.layout
+// readService reads the nodes of the service called name in format f.
+func readService(ctx context.Context, s *Session, f *format, name string) ([]*Service, error) {
+	l, _ := f.layout(s.cfg)
+	dir, ok := f.dir(name)
+	if !ok {
+		return nil, nil
+	}
 	dirPath := l.dirPath(dir)
 	children, err := call(ctx, s.conn, func(c *zk.Conn) ([]string, error) {
 		ch, _, err := c.Children(dirPath)
@@ -34,13 +38,17 @@ func readService(ctx context.Context, s *Session, dir dirRef) ([]*Service, error
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", shortPath(dirPath), err)
 	}
-	return decodeAll(s.cfg, paths, got), nil
+	refs := make([]nodeRef, len(children))
+	for i, c := range children {
+		refs[i] = nodeRef{dir, c}
+	}
+	return decodeAll(s.cfg, f, refs, paths, got), nil
 }
 
-// readAllServices lists and reads every service.
-func readAllServices(ctx context.Context, s *Session) ([]*Service, error) {
-	l := s.cfg.layout
-	refs, err := listNodes(ctx, s)
+// readAllServices lists and reads every service in format f.
+func readAllServices(ctx context.Context, s *Session, f *format) ([]*Service, error) {
+	l, _ := f.layout(s.cfg)
+	refs, err := listNodes(ctx, s, l)
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +60,7 @@ func readAllServices(ctx context.Context, s *Session) ([]*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read services: %w", err)
 	}
-	svcs := decodeAll(s.cfg, paths, got)
+	svcs := decodeAll(s.cfg, f, refs, paths, got)
 	sortServices(svcs)
 	return svcs, nil
 }
@@ -69,9 +77,9 @@ func readData(ctx context.Context, c *conn, paths []string) ([]readResult, error
 
 // decodeAll decodes read znodes into services grouped by name and
 // version, skipping (and logging) what is not a registration.
-func decodeAll(cfg Config, paths []string, got []readResult) []*Service {
+func decodeAll(cfg Config, f *format, refs []nodeRef, paths []string, got []readResult) []*Service {
 	nodes := make([]*Service, 0, len(got))
-	var d sharedDecoder
+	d := f.decoder()
 	for i, z := range got {
 		if errors.Is(z.dataErr, zk.ErrNoNode) {
 			continue
@@ -80,9 +88,11 @@ func decodeAll(cfg Config, paths []string, got []readResult) []*Service {
 			cfg.logger.Logf(LevelWarn, "zookeeper: skipping %s: %v", shortPath(paths[i]), z.dataErr)
 			continue
 		}
-		s, err := d.decode(z.data)
+		s, err := d.decode(refs[i], z.data)
 		if err != nil {
-			cfg.logger.Logf(LevelWarn, "zookeeper: skipping %s: %v", shortPath(paths[i]), err)
+			if !errors.Is(err, errPublishedHere) {
+				cfg.logger.Logf(LevelWarn, "zookeeper: skipping %s: %v", shortPath(paths[i]), err)
+			}
 			continue
 		}
 		nodes = append(nodes, s)

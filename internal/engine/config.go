@@ -48,6 +48,12 @@ const (
 	// EnvOpenDirs, when true, accepts service directories whose ACL lets
 	// other identities change them (see OpenDirs).
 	EnvOpenDirs = "MICRO_REGISTRY_ZOOKEEPER_OPEN_DIRS"
+	// EnvCurator turns on reading Curator's service discovery layout (see
+	// Curator): a base path, or "true" for DefaultCuratorBase.
+	EnvCurator = "MICRO_REGISTRY_ZOOKEEPER_CURATOR"
+	// EnvPublishCurator, when true, publishes every node in Curator's
+	// layout too (see PublishCurator).
+	EnvPublishCurator = "MICRO_REGISTRY_ZOOKEEPER_PUBLISH_CURATOR"
 )
 
 // Options configure a Client or a Registry: the settings go-micro's
@@ -87,6 +93,8 @@ type settings struct {
 	mirrorIdle      *time.Duration
 	readConcurrency *int
 	openDirs        *bool
+	curatorBase     *string
+	publishCurator  *bool
 }
 
 // SessionTimeout sets the ZooKeeper session timeout: how long the server
@@ -161,6 +169,30 @@ func OpenDirs(accept bool) Option {
 	return func(s *settings) { s.openDirs = &accept }
 }
 
+// Curator makes the registry also discover the services registered in
+// Apache Curator's service discovery format (Spring Cloud Zookeeper,
+// curator-x-discovery, Dubbo) under base, below the chroot: each instance
+// is a node of its service, read through GetService, ListServices and
+// watchers with our own (see curator.go for the mapping). base "" is
+// DefaultCuratorBase ("/services"). Default: off (or EnvCurator), nothing
+// is read or written under base.
+func Curator(base string) Option {
+	if base == "" {
+		base = DefaultCuratorBase
+	}
+	return func(s *settings) { s.curatorBase = &base }
+}
+
+// PublishCurator, with true, also registers every node of the registry as
+// a Curator service instance under Curator's base (DefaultCuratorBase
+// unless Curator sets another), ephemeral, owned, restored and guarded as
+// the node in our layout, so that Curator's ServiceDiscovery and Spring's
+// DiscoveryClient find go-micro services. Default false, or
+// EnvPublishCurator.
+func PublishCurator(on bool) Option {
+	return func(s *settings) { s.publishCurator = &on }
+}
+
 // authCred is one credential. Its String never shows the secret.
 type authCred struct {
 	scheme     string
@@ -184,6 +216,9 @@ type Config struct {
 	mirrorIdle      time.Duration
 	readConcurrency int
 	openDirs        bool
+	curatorBase     string // the Curator layout's base; "" when it is neither read nor published
+	readCurator     bool   // the Curator layout is read
+	publishCurator  bool   // nodes are published in the Curator layout too
 	logger          Logger
 }
 
@@ -256,6 +291,37 @@ func newConfig(o Options) (Config, error) {
 	}
 	if c.openDirs, err = boolSetting(s.openDirs, EnvOpenDirs); err != nil {
 		return c, err
+	}
+	if c.publishCurator, err = boolSetting(s.publishCurator, EnvPublishCurator); err != nil {
+		return c, err
+	}
+	if s.curatorBase == nil {
+		if v := os.Getenv(EnvCurator); v != "" {
+			base := v
+			if on, err := strconv.ParseBool(v); err == nil {
+				if !on {
+					base = ""
+				} else {
+					base = DefaultCuratorBase
+				}
+			}
+			if base != "" {
+				s.curatorBase = &base
+			}
+		}
+	}
+	c.readCurator = s.curatorBase != nil
+	if s.curatorBase != nil || c.publishCurator {
+		c.curatorBase = DefaultCuratorBase
+		if s.curatorBase != nil {
+			c.curatorBase = *s.curatorBase
+		}
+		if _, err := newCuratorLayout(c.chroot, c.curatorBase); err != nil {
+			return c, err
+		}
+		if c.curatorBase == prefix {
+			return c, fmt.Errorf("curator base path %s is the registry's prefix", quoteShort(c.curatorBase))
+		}
 	}
 
 	if s.authSet {
@@ -571,7 +637,7 @@ func parseAuthEnv(v string) ([]authCred, error) {
 // sameSession reports whether c and d produce the same ZooKeeper session:
 // if not, Init must replace the connection.
 func (c Config) sameSession(d Config) bool {
-	return slices.Equal(c.servers, d.servers) && c.layout == d.layout &&
+	return slices.Equal(c.servers, d.servers) && c.layout == d.layout && c.curatorBase == d.curatorBase && c.publishCurator == d.publishCurator &&
 		c.sessionTimeout == d.sessionTimeout && c.tls == d.tls && c.tlsEnv == d.tlsEnv &&
 		slices.EqualFunc(c.auth, d.auth, func(a, b authCred) bool {
 			return a.scheme == b.scheme && string(a.credential) == string(b.credential)

@@ -106,7 +106,7 @@ func (r *Registry) Unowned(ctx context.Context) ([]UnownedNode, error) {
 	ctx, cancel := r.begin(ctx)
 	defer cancel()
 	l := s.cfg.layout
-	refs, err := listNodes(ctx, s)
+	refs, err := listNodes(ctx, s, l)
 	if err != nil {
 		return nil, fmt.Errorf("zookeeper: %w", err)
 	}
@@ -243,10 +243,10 @@ func ProbeSession(ctx context.Context, cfg Config, server string) (time.Duration
 	return s.NegotiatedTimeout(), nil
 }
 
-// listNodes lists the node znodes under the root: the directories, then
+// listNodes lists the node znodes under l's root: the directories, then
 // all of them at once.
-func listNodes(ctx context.Context, s *Session) ([]nodeRef, error) {
-	l, c := s.cfg.layout, s.conn
+func listNodes(ctx context.Context, s *Session, l layout) ([]nodeRef, error) {
+	c := s.conn
 	dirs, err := call(ctx, s.conn, func(c *zk.Conn) ([]string, error) {
 		ch, _, err := c.Children(l.root)
 		return ch, err

@@ -200,7 +200,7 @@ func (o *owner) selfIDs(sid int64) []zk.ACL {
 // once the node exists (it is missing, or undecided), or a dirError.
 func (o *owner) checkDirBefore(ctx context.Context, s znodes, n *ownedNode) (recheck bool, err error) {
 	cfg := s.config()
-	dir := cfg.layout.dirPath(n.ref.dir)
+	dir := o.layout(cfg).dirPath(n.ref.dir)
 	acl, _, err := s.getACL(ctx, dir)
 	switch {
 	case errors.Is(err, zk.ErrNoNode):
@@ -231,7 +231,7 @@ func (o *owner) checkDirAfter(ctx context.Context, s znodes, n *ownedNode, p str
 	if err != nil {
 		return err
 	}
-	dir := cfg.layout.dirPath(n.ref.dir)
+	dir := o.layout(cfg).dirPath(n.ref.dir)
 	acl, _, err := s.getACL(ctx, dir)
 	if err != nil {
 		return describe(cfg, opRead, err, dir)

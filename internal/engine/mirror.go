@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -57,6 +58,8 @@ type mirror struct {
 
 // mirrorDeps are the few things the mirror uses of its registry.
 type mirrorDeps struct {
+	format   *format          // the layout it mirrors
+	index    int              // its place among a Watcher's sources
 	sessions registrySessions // the registry's client: sessions, contexts, logger
 	gate     sessionGate      // holds the workers while a restore is in progress (restore.go)
 }
@@ -77,7 +80,7 @@ type mirroredService struct {
 
 	// decoder is used only by the worker syncing the service, outside
 	// mirror.mu: the queue never hands one key to two workers at once.
-	decoder sharedDecoder
+	decoder nodeDecoder
 }
 
 // mirroredNode is one node znode: the SHA-256 of its data, which tells
@@ -127,6 +130,7 @@ func (m *mirror) serviceLocked(dir dirRef) *mirroredService {
 			nodes:    map[string]*mirroredNode{},
 			syncCh:   make(chan struct{}),
 			pending:  watchWork{paths: map[string]need{"": needList}},
+			decoder:  m.deps.format.decoder(),
 			lastUsed: time.Now(),
 		}
 		m.services[dir] = e
@@ -211,7 +215,11 @@ func (m *mirror) ownWrite(r nodeRef) {
 }
 
 // onEvent turns a watch event into work for the service it concerns.
-func (m *mirror) onEvent(l layout, e zk.Event) {
+func (m *mirror) onEvent(cfg Config, e zk.Event) {
+	l, ok := m.deps.format.layout(cfg)
+	if !ok {
+		return
+	}
 	kind, ref := l.parse(e.Path)
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -296,6 +304,36 @@ func groupByVersion(nodes []*Service) []*Service {
 	return out
 }
 
+// mergeServices returns the services of a and b (each grouped by version,
+// as groupByVersion returns them), one per name and version: a service of
+// both gets the nodes of both. It returns a or b itself when the other is
+// empty; merged services are new, their fields shared.
+func mergeServices(a, b []*Service) []*Service {
+	switch {
+	case len(a) == 0:
+		return b
+	case len(b) == 0:
+		return a
+	}
+	type nameVersion struct{ name, version string }
+	at := make(map[nameVersion]int, len(a))
+	for i, s := range a {
+		at[nameVersion{s.Name, s.Version}] = i
+	}
+	out := slices.Clone(a)
+	for _, s := range b {
+		i, ok := at[nameVersion{s.Name, s.Version}]
+		if !ok {
+			out = append(out, s)
+			continue
+		}
+		m := *out[i]
+		m.Nodes = append(slices.Clip(m.Nodes), s.Nodes...)
+		out[i] = &m
+	}
+	return out
+}
+
 // sortServices orders services by name, then version.
 func sortServices(svcs []*Service) {
 	sort.SliceStable(svcs, func(i, j int) bool {
@@ -310,7 +348,10 @@ func sortServices(svcs []*Service) {
 // first sync if needed. ok is false when the mirror is in sync but the
 // session is not connected: the caller must read ZooKeeper.
 func (m *mirror) getService(ctx context.Context, name string) (svcs []*Service, ok bool, err error) {
-	dir := EscapeSegment(name)
+	dir, holds := m.deps.format.dir(name)
+	if !holds {
+		return nil, true, nil // no such service in this format
+	}
 	for {
 		m.mu.Lock()
 		e := m.serviceLocked(dir)
@@ -427,7 +468,7 @@ func (m *mirror) subscribe(ctx context.Context, w *Watcher) error {
 	snapshot := func(e *mirroredService) {
 		for c, n := range e.nodes {
 			if n.svc != nil {
-				w.start(nodeRef{e.dir, c}, n)
+				w.start(m.deps.index, nodeRef{e.dir, c}, n)
 			}
 		}
 	}
@@ -450,8 +491,12 @@ func (m *mirror) subscribe(ctx context.Context, w *Watcher) error {
 		}
 		return err
 	}
+	dir := w.dirs[m.deps.index]
+	if dir == "" {
+		return nil // this format cannot hold the service
+	}
 	m.mu.Lock()
-	e := m.serviceLocked(w.dir)
+	e := m.serviceLocked(dir)
 	e.watchers++
 	for !e.synced {
 		ch := e.syncCh
@@ -483,7 +528,7 @@ func (m *mirror) unsubscribe(w *Watcher) {
 			m.all.watchers--
 			m.all.lastUsed = time.Now()
 		}
-	} else if e := m.services[w.dir]; e != nil {
+	} else if e := m.services[w.dirs[m.deps.index]]; e != nil {
 		e.watchers--
 		e.lastUsed = time.Now()
 	}

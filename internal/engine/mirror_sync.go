@@ -62,6 +62,12 @@ func (m *mirror) session(ctx context.Context) (*Session, error) {
 	return s, nil
 }
 
+// layout returns the mirror's layout for cfg.
+func (m *mirror) layout(cfg Config) layout {
+	l, _ := m.deps.format.layout(cfg)
+	return l
+}
+
 // syncAll lists the service directories under the root and mirrors each.
 func (m *mirror) syncAll() error {
 	m.mu.Lock()
@@ -109,7 +115,7 @@ func (m *mirror) listRoot(ctx context.Context) ([]dirRef, error) {
 	if err != nil {
 		return nil, err
 	}
-	root := s.cfg.layout.root
+	root := m.layout(s.cfg).root
 	sid := s.ID()
 	children, err := listWatched(ctx, s.conn, root)
 	if err != nil {
@@ -219,7 +225,7 @@ func (m *mirror) fetch(ctx context.Context, w syncWork) (fetched, error) {
 		return fetched{}, err
 	}
 	f := fetched{cfg: s.cfg}
-	l := s.cfg.layout
+	l := m.layout(s.cfg)
 	sid := s.ID()
 	if w.lists() {
 		if f.children, err = listWatched(ctx, s.conn, l.dirPath(w.e.dir)); err != nil {
@@ -257,8 +263,8 @@ func (m *mirror) fetch(ctx context.Context, w syncWork) (fetched, error) {
 		if old := w.known[c]; old != nil && old.sum == sum {
 			continue // unchanged
 		}
-		svc, derr := w.e.decoder.decode(z.data)
-		if derr != nil {
+		svc, derr := w.e.decoder.decode(nodeRef{w.e.dir, c}, z.data)
+		if derr != nil && !errors.Is(derr, errPublishedHere) {
 			s.cfg.logger.Logf(LevelWarn, "zookeeper: skipping %s: %v", shortPath(reads[i].path), derr)
 		}
 		f.fresh[i] = &mirroredNode{sum: sum, svc: svc}
@@ -312,7 +318,7 @@ func (m *mirror) apply(w syncWork, f fetched) error {
 			retry = z.dataErr
 		case z.dataErr != nil:
 			drop(c)
-			f.cfg.logger.Logf(LevelWarn, "zookeeper: skipping %s: %v", shortPath(f.cfg.layout.refPath(nodeRef{e.dir, c})), z.dataErr)
+			f.cfg.logger.Logf(LevelWarn, "zookeeper: skipping %s: %v", shortPath(m.layout(f.cfg).refPath(nodeRef{e.dir, c})), z.dataErr)
 		case f.fresh[i] != nil:
 			old := e.nodes[c]
 			e.nodes[c] = f.fresh[i]
@@ -328,8 +334,8 @@ func (m *mirror) apply(w syncWork, f fetched) error {
 	if len(changed) > 0 {
 		e.cached = nil
 		for wt := range m.watchers {
-			if wt.all || wt.dir == e.dir {
-				wt.notify(e.dir, changed)
+			if wt.follows(m.deps.index, e.dir) {
+				wt.notify(m.deps.index, e.dir, changed)
 			}
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/go-zookeeper/zk"
@@ -41,17 +42,33 @@ type nodeMeta struct {
 	mu        sync.Mutex                   // guards the fields below
 	overrides map[string]map[string]string // by node key (nodeRef.key)
 	bases     map[string][]byte            // by node key: the payload without overrides
+	firsts    map[string]time.Time         // by node key: when it was first registered
 }
 
 // registered records the payload of node id of service as Register was
-// given it.
-func (m *nodeMeta) registered(service, id string, base []byte) {
+// given it, at now: its first registration if it has none.
+func (m *nodeMeta) registered(service, id string, base []byte, now time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.bases == nil {
-		m.bases = map[string][]byte{}
+		m.bases, m.firsts = map[string][]byte{}, map[string]time.Time{}
 	}
-	m.bases[refOf(service, id).key()] = base
+	key := refOf(service, id).key()
+	m.bases[key] = base
+	if _, ok := m.firsts[key]; !ok {
+		m.firsts[key] = now
+	}
+}
+
+// since returns when node id of service was first registered (since its
+// last Deregister), or now if it is not.
+func (m *nodeMeta) since(service, id string, now time.Time) time.Time {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if t, ok := m.firsts[refOf(service, id).key()]; ok {
+		return t
+	}
+	return now
 }
 
 // base returns the registration of node id of service as Register was last
@@ -118,6 +135,7 @@ func (m *nodeMeta) forget(service, id string) {
 	key := refOf(service, id).key()
 	delete(m.overrides, key)
 	delete(m.bases, key)
+	delete(m.firsts, key)
 }
 
 // SetNodeMetadata sets metadata of node id of service, a node this

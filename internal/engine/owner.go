@@ -47,6 +47,7 @@ type owner struct {
 
 // ownerDeps are the few things the owner uses of its registry.
 type ownerDeps struct {
+	format   *format       // the layout the owner keeps its nodes in
 	sessions ownerSessions // the registry's client: sessions to write with, contexts, logger
 	writes   ownWrites     // told of every write and delete (the mirror)
 	edits    editAdopter   // judges changes others made to an owned node (nodemeta.go)
@@ -122,6 +123,19 @@ func (o *owner) start(spawn func(func())) {
 	o.queue.Process(maxOwnerWorkers, o.handle, spawn)
 }
 
+// ref returns the ref of node id of service in the owner's format; the
+// registry checked that the format can store it.
+func (o *owner) ref(service, id string) nodeRef {
+	r, _ := o.deps.format.ref(service, id)
+	return r
+}
+
+// layout returns the owner's layout for cfg.
+func (o *owner) layout(cfg Config) layout {
+	l, _ := o.deps.format.layout(cfg)
+	return l
+}
+
 // tally returns how many nodes are registered (wanted), and how many of
 // them are confirmed ours in the current session.
 func (o *owner) tally() (registered, held int) {
@@ -138,6 +152,14 @@ func (o *owner) tally() (registered, held int) {
 	return registered, held
 }
 
+// holds reports whether node id of service is registered (wanted).
+func (o *owner) holds(service, id string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	n := o.nodes[o.ref(service, id).key()]
+	return n != nil && !n.removed
+}
+
 // count returns how many nodes are registered (wanted).
 func (o *owner) count() int { n, _ := o.tally(); return n }
 
@@ -148,7 +170,7 @@ func (o *owner) heldCount() int { _, n := o.tally(); return n }
 // register makes sure the node exists with data, owned by s's session. An
 // unchanged node already confirmed in the current session costs nothing.
 func (o *owner) register(ctx context.Context, s znodes, service, id string, data []byte) error {
-	ref := refOf(service, id)
+	ref := o.ref(service, id)
 	key := ref.key()
 	o.mu.Lock()
 	n := o.nodes[key]
@@ -204,7 +226,7 @@ func (o *owner) register(ctx context.Context, s znodes, service, id string, data
 // want records a registration that could not be written for want of a
 // session: a worker writes it once ZooKeeper is back.
 func (o *owner) want(service, id string, data []byte) {
-	ref := refOf(service, id)
+	ref := o.ref(service, id)
 	key := ref.key()
 	o.mu.Lock()
 	n := o.nodes[key]
@@ -223,7 +245,7 @@ func (o *owner) want(service, id string, data []byte) {
 // deregister forgets the node first, so that nothing restores it, then
 // deletes its znode if the registry's session owns it.
 func (o *owner) deregister(ctx context.Context, s znodes, service, id string) error {
-	ref := refOf(service, id)
+	ref := o.ref(service, id)
 	key := ref.key()
 	o.mu.Lock()
 	n := o.nodes[key]
@@ -250,7 +272,7 @@ func (o *owner) deregister(ctx context.Context, s znodes, service, id string) er
 // once ZooKeeper is back. A node the registry never registered is left
 // alone.
 func (o *owner) forget(service, id string) {
-	key := refOf(service, id).key()
+	key := o.ref(service, id).key()
 	o.mu.Lock()
 	n := o.nodes[key]
 	if n != nil {
@@ -310,8 +332,12 @@ func (o *owner) doneRestoring(key string, restored bool) {
 
 // onEvent handles a watch event on one of the owned nodes: it was deleted
 // or changed by someone else, so check it and restore it.
-func (o *owner) onEvent(l layout, e zk.Event) {
+func (o *owner) onEvent(cfg Config, e zk.Event) {
 	if e.Type != zk.EventNodeDeleted && e.Type != zk.EventNodeDataChanged && e.Type != zk.EventNodeCreated {
+		return
+	}
+	l, ok := o.deps.format.layout(cfg)
+	if !ok {
 		return
 	}
 	kind, ref := l.parse(e.Path)
@@ -402,7 +428,7 @@ func (o *owner) reconcile(key string) (ours bool, err error) {
 		return false, nil
 	}
 
-	got, stat, err := s.get(ctx, s.config().layout.refPath(n.ref), true)
+	got, stat, err := s.get(ctx, o.layout(s.config()).refPath(n.ref), true)
 	if err == nil && stat.EphemeralOwner == s.id() && !bytes.Equal(got, data) {
 		// Ours, but another client changed it: an edit the registry
 		// adopts (an operator draining the node) is kept, not restored.
@@ -457,7 +483,7 @@ func (o *owner) reconcile(key string) (ours bool, err error) {
 // predecessors.
 func (o *owner) write(ctx context.Context, s znodes, n *ownedNode) error {
 	cfg := s.config()
-	p := cfg.layout.refPath(n.ref)
+	p := o.layout(cfg).refPath(n.ref)
 	recheck := false // the directory must be judged once the node exists
 	if guardsDirs(cfg) {
 		var err error
@@ -566,7 +592,7 @@ func (o *owner) yield(n *ownedNode, holder int64, p string) {
 // holds n.write.
 func (o *owner) remove(ctx context.Context, s znodes, n *ownedNode) error {
 	cfg := s.config()
-	p := cfg.layout.refPath(n.ref)
+	p := o.layout(cfg).refPath(n.ref)
 	for attempt := 0; attempt < maxWriteAttempts; attempt++ {
 		stat, err := s.exists(ctx, p)
 		switch {
@@ -599,7 +625,7 @@ func (o *owner) remove(ctx context.Context, s znodes, n *ownedNode) error {
 // directory itself.
 func (o *owner) ensureDirs(ctx context.Context, s znodes, r nodeRef) (createdService bool, err error) {
 	cfg := s.config()
-	dirs := cfg.layout.ancestors(r)
+	dirs := o.layout(cfg).ancestors(r)
 	// Most ancestors usually exist already: try the deepest first and
 	// walk up only on NoNode, then back down.
 	for i := 0; i < len(dirs); {

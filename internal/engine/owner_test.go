@@ -58,7 +58,7 @@ func newOwnerHarness(t *testing.T, f *fakeZK, sid int64, opts ...Option) *ownerH
 	cfg, err := NewConfig(Options{Settings: opts})
 	require.NoError(t, err)
 	h := &ownerHarness{t: t, zk: f, cfg: cfg, logs: &recLogger{}, counts: &counters{}}
-	h.o = newOwner(ownerDeps{sessions: h, writes: noOwnWrites{}, edits: noEdits{}, counts: h.counts})
+	h.o = newOwner(ownerDeps{format: microFormat, sessions: h, writes: noOwnWrites{}, edits: noEdits{}, counts: h.counts})
 	h.newSession(sid)
 	h.o.start(func(f func()) {
 		h.wg.Add(1)
@@ -86,11 +86,6 @@ func (h *ownerHarness) logger() Logger { return h.logs }
 
 func (h *ownerHarness) done() <-chan struct{} { return nil }
 
-// noEdits adopts no change made by others.
-type noEdits struct{}
-
-func (noEdits) adopt(string, string, []byte, []byte) ([]byte, bool) { return nil, false }
-
 // noOwnWrites is an owner's ownWrites without a mirror.
 type noOwnWrites struct{}
 
@@ -99,7 +94,7 @@ func (noOwnWrites) ownWrite(nodeRef) {}
 // newSession gives the harness session sid, as after an expiry.
 func (h *ownerHarness) newSession(sid int64) {
 	prev := h.sess.Load()
-	h.sess.Store(h.zk.session(sid, h.cfg, func(e zk.Event) { h.o.onEvent(h.cfg.layout, e) }))
+	h.sess.Store(h.zk.session(sid, h.cfg, func(e zk.Event) { h.o.onEvent(h.cfg, e) }))
 	if prev != nil {
 		h.o.newSession(prev.sid)
 	}

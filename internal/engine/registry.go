@@ -22,8 +22,9 @@ import (
 type Registry struct {
 	client   *Client
 	group    *group // the registry's goroutines: workers, evictor, restores
-	owner    *owner
-	mirror   *mirror
+	owner    *owner  // our layout's (formats[0]'s)
+	mirror   *mirror // our layout's (formats[0]'s)
+	formats  []registryFormat
 	restorer *restorer
 	meta     nodeMeta // node metadata set with SetNodeMetadata or adopted (nodemeta.go)
 	counts   *counters
@@ -38,13 +39,43 @@ type Registry struct {
 func NewRegistry(o Options) *Registry {
 	c := NewClient(o)
 	r := &Registry{client: c, group: c.group.child(), counts: c.counts}
-	r.mirror = newMirror(mirrorDeps{sessions: r})
-	r.owner = newOwner(ownerDeps{sessions: r, writes: r.mirror, edits: (*registryEdits)(r), counts: r.counts})
-	r.restorer = &restorer{owner: r.owner, mirror: r.mirror, group: r.group}
-	r.mirror.deps.gate = r.restorer
+	r.restorer = &restorer{group: r.group}
+	for i, f := range []*format{microFormat, curatorFormat} {
+		m := newMirror(mirrorDeps{format: f, index: i, sessions: r, gate: r.restorer})
+		var edits editAdopter = noEdits{}
+		if f == microFormat {
+			edits = (*registryEdits)(r)
+		}
+		o := newOwner(ownerDeps{format: f, sessions: r, writes: m, edits: edits, counts: r.counts})
+		r.formats = append(r.formats, registryFormat{format: f, owner: o, mirror: m})
+		r.restorer.owners = append(r.restorer.owners, o)
+		r.restorer.mirrors = append(r.restorer.mirrors, m)
+	}
+	r.owner, r.mirror = r.formats[0].owner, r.formats[0].mirror
 	c.attach((*registryListener)(r))
 	return r
 }
+
+// registryFormat is an owner and a mirror of one format (format.go): ours
+// always, Curator's as the configuration says.
+type registryFormat struct {
+	format *format
+	owner  *owner
+	mirror *mirror
+}
+
+// read returns the formats cfg reads, ours first.
+func (r *Registry) read(cfg Config) []registryFormat {
+	if cfg.readCurator {
+		return r.formats
+	}
+	return r.formats[:1]
+}
+
+// noEdits adopts no change made by others: every one is restored.
+type noEdits struct{}
+
+func (noEdits) adopt(string, string, []byte, []byte) ([]byte, bool) { return nil, false }
 
 // Client returns the client the registry is built on, for Trees that share
 // its session. The registry owns it: Close closes it.
@@ -84,11 +115,12 @@ func (r *Registry) znodes(ctx context.Context) (znodes, error) { return r.sessio
 func (r *Registry) session(ctx context.Context) (*Session, error) {
 	r.startOnce.Do(func() {
 		spawn := func(f func()) { r.group.Go(f) }
-		r.owner.start(spawn)
-		r.mirror.start(spawn)
-		r.group.Go(func() {
-			r.mirror.runEvictor(func() time.Duration { cfg, _ := r.client.config(); return cfg.mirrorIdle })
-		})
+		idle := func() time.Duration { cfg, _ := r.client.config(); return cfg.mirrorIdle }
+		for _, f := range r.formats {
+			f.owner.start(spawn)
+			f.mirror.start(spawn)
+			r.group.Go(func() { f.mirror.runEvictor(idle) })
+		}
 	})
 	return r.client.session(ctx)
 }
@@ -153,6 +185,10 @@ func (r *Registry) Register(ctx context.Context, s *Service) (err error) {
 	}
 	payloads := make([][]byte, len(s.Nodes))
 	bases := make([][]byte, len(s.Nodes))
+	var published [][]byte // the Curator instances, when cfg publishes them
+	if cfg.publishCurator {
+		published = make([][]byte, len(s.Nodes))
+	}
 	for i, n := range s.Nodes {
 		if bases[i], err = encodeNode(s, n); err == nil {
 			payloads[i] = bases[i]
@@ -163,12 +199,15 @@ func (r *Registry) Register(ctx context.Context, s *Service) (err error) {
 		if err == nil {
 			err = checkRequestSize(cfg.layout.nodePath(s.Name, n.Id), payloads[i], cfg.nodeACL)
 		}
+		if err == nil && published != nil {
+			published[i], err = r.curatorInstance(cfg, s, n, start)
+		}
 		if err != nil {
 			return fmt.Errorf("zookeeper: register service %s node %s: %w", quoteShort(s.Name), quoteShort(n.Id), err)
 		}
 	}
 	for i, n := range s.Nodes {
-		r.meta.registered(s.Name, n.Id, bases[i])
+		r.meta.registered(s.Name, n.Id, bases[i], start)
 	}
 	ctx, cancel := r.begin(ctx)
 	defer cancel()
@@ -178,6 +217,9 @@ func (r *Registry) Register(ctx context.Context, s *Service) (err error) {
 			// Keep them: written once ZooKeeper is back.
 			for i, n := range s.Nodes {
 				r.owner.want(s.Name, n.Id, payloads[i])
+				if published != nil {
+					r.formats[1].owner.want(s.Name, n.Id, published[i])
+				}
 			}
 		}
 		return fmt.Errorf("zookeeper: register service %s: %w", quoteShort(s.Name), err)
@@ -186,8 +228,34 @@ func (r *Registry) Register(ctx context.Context, s *Service) (err error) {
 		if err := r.owner.register(ctx, sess, s.Name, n.Id, payloads[i]); err != nil {
 			return fmt.Errorf("zookeeper: register service %s node %s: %w", quoteShort(s.Name), quoteShort(n.Id), err)
 		}
+		if published == nil {
+			continue
+		}
+		if err := r.formats[1].owner.register(ctx, sess, s.Name, n.Id, published[i]); err != nil {
+			return fmt.Errorf("zookeeper: register service %s node %s in Curator's layout: %w", quoteShort(s.Name), quoteShort(n.Id), err)
+		}
 	}
 	return nil
+}
+
+// curatorInstance returns the Curator instance published for node n of s
+// (with the metadata SetNodeMetadata set), or why n cannot be published in
+// Curator's layout. Its registration time is that of the node's first
+// Register, so that registering again writes nothing.
+func (r *Registry) curatorInstance(cfg Config, s *Service, n *Node, now time.Time) ([]byte, error) {
+	ref, err := curatorRef(s.Name, n.Id)
+	if err != nil {
+		return nil, fmt.Errorf("it cannot be published in Curator's layout: %w", err)
+	}
+	data, err := encodeCuratorInstance(s, r.meta.apply(s.Name, n), curatorEncoding{registered: r.meta.since(s.Name, n.Id, now)})
+	if err != nil {
+		return nil, fmt.Errorf("it cannot be published in Curator's layout: %w", err)
+	}
+	l, _ := curatorFormat.layout(cfg)
+	if err := checkRequestSize(l.refPath(ref), data, cfg.nodeACL); err != nil {
+		return nil, fmt.Errorf("its Curator instance: %w", err)
+	}
+	return data, nil
 }
 
 // Deregister deletes the nodes of s that the registry's session owns and
@@ -208,16 +276,27 @@ func (r *Registry) Deregister(ctx context.Context, s *Service) (err error) {
 	ctx, cancel := r.begin(ctx)
 	defer cancel()
 	sess, err := r.session(ctx)
+	// Every format's owner: what was published in Curator's layout goes
+	// too, and an owner that holds nothing of s does nothing.
 	if err != nil {
-		for _, n := range s.Nodes {
-			r.owner.forget(s.Name, n.Id)
+		for _, f := range r.formats {
+			for _, n := range s.Nodes {
+				if f.owner.holds(s.Name, n.Id) {
+					f.owner.forget(s.Name, n.Id)
+				}
+			}
 		}
 		return fmt.Errorf("zookeeper: deregister service %s: %w", quoteShort(s.Name), err)
 	}
 	var errs []error
-	for _, n := range s.Nodes {
-		if err := r.owner.deregister(ctx, sess, s.Name, n.Id); err != nil {
-			errs = append(errs, fmt.Errorf("zookeeper: deregister service %s node %s: %w", quoteShort(s.Name), quoteShort(n.Id), err))
+	for _, f := range r.formats {
+		for _, n := range s.Nodes {
+			if f.format != microFormat && !f.owner.holds(s.Name, n.Id) {
+				continue
+			}
+			if err := f.owner.deregister(ctx, sess, s.Name, n.Id); err != nil {
+				errs = append(errs, fmt.Errorf("zookeeper: deregister service %s node %s: %w", quoteShort(s.Name), quoteShort(n.Id), err))
+			}
 		}
 	}
 	return errors.Join(errs...)
@@ -240,15 +319,18 @@ func (r *Registry) GetService(ctx context.Context, name string) (svcs []*Service
 	if err != nil {
 		return nil, fmt.Errorf("zookeeper: get service %s: %w", quoteShort(name), err)
 	}
-	ok := false
-	if sess.cfg.mirrorReads {
-		svcs, ok, err = r.mirror.getService(ctx, name)
-	}
-	if !ok && err == nil {
-		svcs, err = readService(ctx, sess, EscapeSegment(name))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("zookeeper: get service %s: %w", quoteShort(name), err)
+	for _, f := range r.read(sess.cfg) {
+		got, ok := []*Service(nil), false
+		if sess.cfg.mirrorReads {
+			got, ok, err = f.mirror.getService(ctx, name)
+		}
+		if !ok && err == nil {
+			got, err = readService(ctx, sess, f.format, name)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("zookeeper: get service %s: %w", quoteShort(name), err)
+		}
+		svcs = mergeServices(svcs, got)
 	}
 	if len(svcs) == 0 {
 		return nil, ErrNotFound
@@ -268,15 +350,22 @@ func (r *Registry) ListServices(ctx context.Context) (svcs []*Service, err error
 	if err != nil {
 		return nil, fmt.Errorf("zookeeper: list services: %w", err)
 	}
-	ok := false
-	if sess.cfg.mirrorReads {
-		svcs, ok, err = r.mirror.listServices(ctx)
+	formats := r.read(sess.cfg)
+	for _, f := range formats {
+		got, ok := []*Service(nil), false
+		if sess.cfg.mirrorReads {
+			got, ok, err = f.mirror.listServices(ctx)
+		}
+		if !ok && err == nil {
+			got, err = readAllServices(ctx, sess, f.format)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("zookeeper: list services: %w", err)
+		}
+		svcs = mergeServices(svcs, got)
 	}
-	if !ok && err == nil {
-		svcs, err = readAllServices(ctx, sess)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("zookeeper: list services: %w", err)
+	if len(formats) > 1 {
+		sortServices(svcs)
 	}
 	return svcs, nil
 }
@@ -304,20 +393,37 @@ func (r *Registry) Watch(ctx context.Context, service string, stopWhen context.C
 	defer func() { r.counts.observe(OpWatch, start, err) }()
 	ctx, cancel := r.begin(ctx)
 	defer cancel()
-	if _, err := r.session(ctx); err != nil {
+	sess, err := r.session(ctx)
+	if err != nil {
 		return nil, fmt.Errorf("zookeeper: watch: %w", err)
 	}
-	w = newWatcher(r.mirror, service, stopWhen)
+	formats := r.read(sess.cfg)
+	srcs := make([]watchSource, len(formats))
+	var dirs []dirRef
+	if service != "" {
+		dirs = make([]dirRef, len(formats))
+	}
+	for i, f := range formats {
+		srcs[i] = f.mirror
+		if dirs != nil {
+			dirs[i], _ = f.format.dir(service)
+		}
+	}
+	w = newWatcher(srcs, dirs, stopWhen)
 	for _, o := range opts {
 		o(w)
 	}
-	if err := r.mirror.subscribe(ctx, w); err != nil {
-		w.Stop()
-		return nil, fmt.Errorf("zookeeper: watch: %w", err)
+	for _, f := range formats {
+		if err := f.mirror.subscribe(ctx, w); err != nil {
+			w.Stop()
+			return nil, fmt.Errorf("zookeeper: watch: %w", err)
+		}
 	}
 	select {
 	case <-w.stop: // stopped while subscribing
-		r.mirror.unsubscribe(w)
+		for _, f := range formats {
+			f.mirror.unsubscribe(w)
+		}
 	default:
 	}
 	return w, nil
@@ -330,9 +436,13 @@ func (r *Registry) Watch(ctx context.Context, service string, stopWhen context.C
 func (r *Registry) Close() error {
 	r.closeOnce.Do(func() {
 		c := r.client.shutdown()
-		r.mirror.stopWatchers()
-		r.owner.queue.ShutDown()
-		r.mirror.queue.ShutDown()
+		for _, f := range r.formats {
+			f.mirror.stopWatchers()
+		}
+		for _, f := range r.formats {
+			f.owner.queue.ShutDown()
+			f.mirror.queue.ShutDown()
+		}
 		if c != nil {
 			c.close()
 		}
@@ -351,7 +461,12 @@ func (r *Registry) Stats() Stats {
 	}
 	s.Connected = r.client.connected()
 	s.RegisteredNodes, s.OwnedNodes = r.owner.tally()
-	s.MirroredServices, s.MirroredNodes, s.Watchers = r.mirror.size()
+	for _, f := range r.formats {
+		services, nodes, watchers := f.mirror.size()
+		s.MirroredServices += services
+		s.MirroredNodes += nodes
+		s.Watchers = max(s.Watchers, watchers) // a watcher subscribes to every format it reads
+	}
 	return s
 }
 
@@ -362,15 +477,24 @@ func (l *registryListener) sessionStarted(cfg Config, prev, sid int64) {
 	(*Registry)(l).restorer.sessionStarted(cfg, prev, sid)
 }
 
-func (l *registryListener) connected(ok bool) { (*Registry)(l).mirror.setConnected(ok) }
+func (l *registryListener) connected(ok bool) {
+	for _, f := range (*Registry)(l).formats {
+		f.mirror.setConnected(ok)
+	}
+}
 
 func (l *registryListener) watchEvent(cfg Config, e zk.Event) {
-	r := (*Registry)(l)
-	r.owner.onEvent(cfg.layout, e)
-	r.mirror.onEvent(cfg.layout, e)
+	for _, f := range (*Registry)(l).formats {
+		f.owner.onEvent(cfg, e)
+		f.mirror.onEvent(cfg, e)
+	}
 }
 
 func (l *registryListener) needsSession() bool {
-	r := (*Registry)(l)
-	return r.owner.count() > 0 || r.mirror.active()
+	for _, f := range (*Registry)(l).formats {
+		if f.owner.count() > 0 || f.mirror.active() {
+			return true
+		}
+	}
+	return false
 }

@@ -52,11 +52,12 @@ type sessionGate interface {
 	holding() bool
 }
 
-// restorer runs the restores of one registry (see the top of this file).
+// restorer runs the restores of one registry (see the top of this file),
+// over its owners and mirrors, one of each per format.
 type restorer struct {
-	owner  nodeRestorer
-	mirror resyncer
-	group  *group // runs the wait of step 2
+	owners  []nodeRestorer
+	mirrors []resyncer
+	group   *group // runs the wait of step 2
 
 	mu   sync.Mutex    // guards gate
 	gate chan struct{} // closed when the restore in progress ends; nil when none
@@ -68,29 +69,42 @@ var _ sessionGate = (*restorer)(nil)
 // for the first session: nothing to restore, but the mirror's watches are
 // new too).
 func (r *restorer) sessionStarted(cfg Config, prev, sid int64) {
-	if n := r.owner.count(); n > 0 {
+	n := 0
+	for _, o := range r.owners {
+		n += o.count()
+	}
+	if n > 0 {
 		cfg.logger.Logf(LevelInfo, "zookeeper: restoring %d registrations in session 0x%x", n, sid)
 	}
 	gate := make(chan struct{})
 	r.mu.Lock()
 	r.gate = gate
 	r.mu.Unlock()
-	r.mirror.invalidate()
-	restored := r.owner.newSession(prev)
+	for _, m := range r.mirrors {
+		m.invalidate()
+	}
+	restored := make([]<-chan struct{}, len(r.owners))
+	for i, o := range r.owners {
+		restored[i] = o.newSession(prev)
+	}
 	if !r.group.Go(func() { r.release(gate, restored, cfg.timeout) }) {
 		r.end(gate)
 	}
 }
 
-// release waits until the owner restored the registry's nodes, or limit
-// passes, or the registry closes, then lets the mirror read again.
-func (r *restorer) release(gate chan struct{}, restored <-chan struct{}, limit time.Duration) {
+// release waits until the owners restored the registry's nodes, or limit
+// passes, or the registry closes, then lets the mirrors read again.
+func (r *restorer) release(gate chan struct{}, restored []<-chan struct{}, limit time.Duration) {
 	t := time.NewTimer(limit)
 	defer t.Stop()
-	select {
-	case <-restored:
-	case <-t.C:
-	case <-r.group.done():
+	for _, ch := range restored {
+		select {
+		case <-ch:
+			continue
+		case <-t.C:
+		case <-r.group.done():
+		}
+		break
 	}
 	r.end(gate)
 }
@@ -105,7 +119,9 @@ func (r *restorer) end(gate chan struct{}) {
 		r.gate = nil
 	}
 	r.mu.Unlock()
-	r.mirror.resyncAll()
+	for _, m := range r.mirrors {
+		m.resyncAll()
+	}
 }
 
 func (r *restorer) wait(stop <-chan struct{}) bool {

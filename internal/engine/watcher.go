@@ -45,17 +45,17 @@ type watchSource interface {
 // history. Its memory is bounded by the number of nodes it watches,
 // however slowly Next is called.
 type Watcher struct {
-	src       watchSource
-	all       bool   // watches every service
-	dir       dirRef // the watched service's directory, when !all
-	fromEmpty bool   // the starting point is reported as creates (WatchFromEmpty)
+	srcs      []watchSource // the mirrors it is fed from, one per format
+	all       bool          // watches every service
+	dirs      []dirRef      // the watched service's directory in each source, when !all ("": none there)
+	fromEmpty bool          // the starting point is reported as creates (WatchFromEmpty)
 
 	next sync.Mutex // serialises Next
 
 	mu        sync.Mutex // guards the fields below
-	view      map[nodeRef]*mirroredNode
-	pending   []nodeRef
-	marked    map[nodeRef]bool
+	view      map[sourcedRef]*mirroredNode
+	pending   []sourcedRef
+	marked    map[sourcedRef]bool
 	queued    []Event
 	stopAfter func() bool // ends the stop-context hook
 
@@ -64,19 +64,24 @@ type Watcher struct {
 	stopOnce sync.Once
 }
 
-// newWatcher returns a watcher of service (all services if empty) over
-// src, stopped when stopWhen (if not nil) ends.
-func newWatcher(src watchSource, service string, stopWhen context.Context) *Watcher {
+// sourcedRef is a node of one of a Watcher's sources.
+type sourcedRef struct {
+	src int
+	ref nodeRef
+}
+
+// newWatcher returns a watcher over srcs of all services, or (dirs not
+// nil) of the service whose directory in srcs[i] is dirs[i] ("" where that
+// source cannot hold it), stopped when stopWhen (if not nil) ends.
+func newWatcher(srcs []watchSource, dirs []dirRef, stopWhen context.Context) *Watcher {
 	w := &Watcher{
-		src:    src,
-		all:    service == "",
-		view:   map[nodeRef]*mirroredNode{},
-		marked: map[nodeRef]bool{},
+		srcs:   srcs,
+		all:    dirs == nil,
+		dirs:   dirs,
+		view:   map[sourcedRef]*mirroredNode{},
+		marked: map[sourcedRef]bool{},
 		kick:   make(chan struct{}, 1),
 		stop:   make(chan struct{}),
-	}
-	if !w.all {
-		w.dir = EscapeSegment(service)
 	}
 	if stopWhen != nil {
 		// An already cancelled context runs Stop at once, on another
@@ -88,19 +93,26 @@ func newWatcher(src watchSource, service string, stopWhen context.Context) *Watc
 	return w
 }
 
-// start sets the watcher's starting point: the node n at ref is in its
-// view, or, with fromEmpty, marked to be reported as created. Called
-// before the watcher is subscribed, with the mirror's lock held.
-func (w *Watcher) start(ref nodeRef, n *mirroredNode) {
+// follows reports whether the watcher follows directory dir of source src.
+func (w *Watcher) follows(src int, dir dirRef) bool {
+	return w.all || (src < len(w.dirs) && w.dirs[src] != "" && w.dirs[src] == dir)
+}
+
+// start sets the watcher's starting point: the node n at ref of source
+// src is in its view, or, with fromEmpty, marked to be reported as
+// created. Called before the watcher is subscribed, with that source's
+// lock held.
+func (w *Watcher) start(src int, ref nodeRef, n *mirroredNode) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	sr := sourcedRef{src, ref}
 	if !w.fromEmpty {
-		w.view[ref] = n
+		w.view[sr] = n
 		return
 	}
-	if !w.marked[ref] {
-		w.marked[ref] = true
-		w.pending = append(w.pending, ref)
+	if !w.marked[sr] {
+		w.marked[sr] = true
+		w.pending = append(w.pending, sr)
 		select {
 		case w.kick <- struct{}{}:
 		default:
@@ -108,12 +120,12 @@ func (w *Watcher) start(ref nodeRef, n *mirroredNode) {
 	}
 }
 
-// notify marks nodes of dir as changed. Called with the mirror's lock
-// held; never blocks.
-func (w *Watcher) notify(dir dirRef, children map[string]bool) {
+// notify marks nodes of directory dir of source src as changed. Called
+// with that source's lock held; never blocks.
+func (w *Watcher) notify(src int, dir dirRef, children map[string]bool) {
 	w.mu.Lock()
 	for c := range children {
-		ref := nodeRef{dir, c}
+		ref := sourcedRef{src, nodeRef{dir, c}}
 		if !w.marked[ref] {
 			w.marked[ref] = true
 			w.pending = append(w.pending, ref)
@@ -182,7 +194,7 @@ func (w *Watcher) advance() (Event, bool) {
 		delete(w.marked, ref)
 
 		w.mu.Unlock()
-		cur := w.src.current(ref) // takes the mirror's lock
+		cur := w.srcs[ref.src].current(ref.ref) // takes the source's lock
 		w.mu.Lock()
 
 		prev := w.view[ref]
@@ -227,7 +239,9 @@ func (w *Watcher) Stop() {
 		if stopAfter != nil {
 			stopAfter()
 		}
-		w.src.unsubscribe(w)
+		for _, src := range w.srcs {
+			src.unsubscribe(w)
+		}
 	})
 }
 

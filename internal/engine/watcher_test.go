@@ -43,7 +43,7 @@ func (s *fakeSource) set(w *Watcher, svc, version, id, data string) {
 		}
 	}
 	s.mu.Unlock()
-	w.notify(r.dir, map[string]bool{r.child: true})
+	w.notify(0, r.dir, map[string]bool{r.child: true})
 }
 
 // drain returns every event ready now, as "action name@version/id=addr".
@@ -108,7 +108,7 @@ func TestWatcherDiff(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := &fakeSource{nodes: map[nodeRef]*mirroredNode{}}
-			w := newWatcher(s, "", nil)
+			w := newWatcher([]watchSource{s}, nil, nil)
 			tt.steps(s, w)
 			assert.Equal(t, tt.want, drain(w))
 			w.Stop()
@@ -118,7 +118,7 @@ func TestWatcherDiff(t *testing.T) {
 
 func TestWatcherNextBlocksUntilAChangeAndStops(t *testing.T) {
 	s := &fakeSource{nodes: map[nodeRef]*mirroredNode{}}
-	w := newWatcher(s, "a", nil)
+	w := newWatcher([]watchSource{s}, []dirRef{"a"}, nil)
 	got := make(chan Event, 1)
 	go func() {
 		e, err := w.Next()
@@ -148,7 +148,7 @@ func TestWatcherWithCancelledContext(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		s := &fakeSource{nodes: map[nodeRef]*mirroredNode{}}
-		w := newWatcher(s, "a", ctx)
+		w := newWatcher([]watchSource{s}, []dirRef{"a"}, ctx)
 		select {
 		case <-w.Stopped():
 		case <-time.After(5 * time.Second):
