@@ -21,7 +21,7 @@ import (
 // " once; ErrNotFound and ErrWatcherStopped are returned themselves.
 type Registry struct {
 	client   *Client
-	group    *group // the registry's goroutines: workers, evictor, restores
+	group    *group  // the registry's goroutines: workers, evictor, restores
 	owner    *owner  // our layout's (formats[0]'s)
 	mirror   *mirror // our layout's (formats[0]'s)
 	formats  []registryFormat
