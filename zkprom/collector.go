@@ -1,5 +1,8 @@
 // Package zkprom exports the metrics of a go-micro (go-micro.dev/v4)
 // ZooKeeper registry made by github.com/zkmicro/zookeeper to Prometheus.
+// Its twin for go-micro v5, github.com/zkmicro/zookeeper/v5/zkprom,
+// exports the same metrics under the same names, so one dashboard serves a
+// fleet of services on either go-micro.
 //
 // The registry keeps its counts whether or not they are exported; this
 // package turns them into a prometheus.Collector, read at scrape time.
@@ -51,7 +54,7 @@ import (
 // by NewCollector for a registry that this module did not make.
 var ErrNotZooKeeper = errors.New("zookeeper: metrics: not a registry of this module (github.com/zkmicro/zookeeper)")
 
-// engineRegistry is what the module's go-micro v4 registry offers zkprom.
+// engineRegistry is what this module's registry offers zkprom.
 type engineRegistry interface {
 	Engine() *engine.Registry
 }
