@@ -9,10 +9,10 @@ FUZZ_TARGETS = \
 	./internal/engine:FuzzDecodeNode \
 	./internal/engine:FuzzEscapeSegment \
 	./internal/engine:FuzzSharedDecoder \
-	./zkconfig:FuzzEscapeKey \
-	./zkconfig:FuzzAppendString \
-	./zkconfig:FuzzReadDocument \
-	./zkconfig:FuzzDocumentRoundTrip
+	./internal/configdoc:FuzzEscapeKey \
+	./internal/configdoc:FuzzAppendString \
+	./internal/configdoc:FuzzReadDocument \
+	./internal/configdoc:FuzzDocumentRoundTrip
 
 .PHONY: test short zookeeper vet fuzz fuzz-long soak demo bench
 

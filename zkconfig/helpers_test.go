@@ -177,3 +177,8 @@ func (r *recLogger) matching(s string) []string {
 	}
 	return out
 }
+
+// discardLogger silences go-zookeeper.
+type discardLogger struct{}
+
+func (discardLogger) Printf(string, ...any) {}
