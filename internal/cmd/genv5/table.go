@@ -32,6 +32,9 @@ var pkgs = []pkg{
 	{from: "zkprom", to: "v5/zkprom", files: []string{"collector.go", "example_test.go"}},
 	// go-micro's logger, adapted to the engine's.
 	{from: "internal/microlog", to: "v5/internal/microlog"},
+	// The config face, with its tests: main_test.go holds what the tests
+	// do differently per go-micro line.
+	{from: "zkconfig", to: "v5/zkconfig", hand: []string{"main_test.go"}},
 }
 
 // commonRules rewrite go-micro's import paths in every generated file,
@@ -73,6 +76,69 @@ var rules = map[string][]rule{
 		{old: "micro.NewService(micro.Registry(reg))", new: `micro.New("greeter", micro.Registry(reg))`},
 		// The zkmicro command is built on the go-micro v4 face.
 		{old: "(zkprom, zkconfig's WithRegistry, the zkmicro command)", new: "(zkprom, zkconfig's WithRegistry)"},
+	},
+	"zkconfig/doc.go": {
+		{
+			old: "Its twin for go-micro v5 is github.com/zkmicro/zookeeper/v5/zkconfig: the",
+			new: "Its twin for go-micro v4 is github.com/zkmicro/zookeeper/zkconfig: the",
+		},
+		// go-micro v5's config.Get returns an error too.
+		{
+			old: `//	greeting := conf.Get("greeting").String("Hello")`,
+			new: "//	value, err := conf.Get(\"greeting\")\n//	...\n//	greeting := value.String(\"Hello\")",
+		},
+		{
+			old: `// To stop a config, close its loader, conf.Options().Loader.Close(), which
+// stops the loader's watch of the source, then the source. Do not call
+// conf.Close: go-micro v4.11.0's crashes the process (its loop calls
+// Error on the nil error its loader watcher's Stop returns); without it
+// the config's loop stays, blocked, until the process ends. On go-micro
+// v5, whose conf.Close works (github.com/zkmicro/zookeeper/v5/zkconfig),
+// call it last, after the loader's Close and the source's.
+`,
+			new: `// To stop a config, close its loader, conf.Options().Loader.Close(), which
+// stops the loader's watch of the source, then the source, then call
+// conf.Close, which ends the config's own loop (within a second;
+// go-micro v5.30.0's prints "<nil>" on standard output as it does). In
+// that order: the config takes each change on a channel that conf.Close
+// closes, and a change handed over after it crashes the process (a send
+// on a closed channel); closing the loader and the source first stops the
+// changes. On go-micro v4 (github.com/zkmicro/zookeeper/zkconfig), do not
+// call conf.Close: v4.11.0's crashes the process.
+//
+// go-micro v5.30.0's conf.Watch(key) compares each value with the one the
+// key had when the watch began, never with the last it returned: it misses
+// the key going back to that value (a key deleted that was absent then).
+// To see every change, watch again after each one and read the value the
+// new watch starts from with conf.Options().Loader.Get(key), as the hello
+// example's server does.
+`,
+		},
+	},
+	"zkconfig/helpers_test.go": {
+		{old: "which crashes go-micro v4.11.0; on go-micro v5, where", new: "which crashes go-micro v4.11.0; on go-micro v5, where"},
+	},
+	"zkconfig/example_test.go": {
+		{
+			old: `	// Stopping, in this order (see the package doc): the config's watch
+	// of src, then src, which ends the ZooKeeper session.
+	defer src.(io.Closer).Close()
+	defer conf.Options().Loader.Close()
+	fmt.Println(conf.Get("greeting").String("Hello"))
+`,
+			new: `	// Stopping, in this order (see the package doc): the config's watch
+	// of src, then src, which ends the ZooKeeper session, then the
+	// config's loop.
+	defer conf.Close()
+	defer src.(io.Closer).Close()
+	defer conf.Options().Loader.Close()
+	greeting, err := conf.Get("greeting")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(greeting.String("Hello"))
+`,
+		},
 	},
 	"zkprom/collector.go": {
 		{
