@@ -44,9 +44,10 @@
 // go-micro v5.30.0's conf.Watch(key) compares each value with the one the
 // key had when the watch began, never with the last it returned: it misses
 // the key going back to that value (a key deleted that was absent then).
-// To see every change, watch again after each one and read the value the
-// new watch starts from with conf.Options().Loader.Get(key), as the hello
-// example's server does.
+// To see every change, watch the config's loader,
+// conf.Options().Loader.Watch(key), whose watcher compares with the last
+// value it returned, and read the value from the loader's Snapshot, as the
+// hello example's server does (example/hello/server/greeting.go).
 //
 // The rest of this documentation is what the source reads and writes; it is
 // a compatibility contract, like the registry's encoding.go: operators edit

@@ -35,6 +35,9 @@ var pkgs = []pkg{
 	// The config face, with its tests: main_test.go holds what the tests
 	// do differently per go-micro line.
 	{from: "zkconfig", to: "v5/zkconfig", hand: []string{"main_test.go"}},
+	// The hello server's greeting, from zkconfig (microconfig.go, written
+	// by hand in each server, holds the config calls that differ).
+	{from: "example/hello/server", to: "v5/example/hello/server", files: []string{"greeting.go"}},
 }
 
 // commonRules rewrite go-micro's import paths in every generated file,
@@ -109,9 +112,10 @@ var rules = map[string][]rule{
 // go-micro v5.30.0's conf.Watch(key) compares each value with the one the
 // key had when the watch began, never with the last it returned: it misses
 // the key going back to that value (a key deleted that was absent then).
-// To see every change, watch again after each one and read the value the
-// new watch starts from with conf.Options().Loader.Get(key), as the hello
-// example's server does.
+// To see every change, watch the config's loader,
+// conf.Options().Loader.Watch(key), whose watcher compares with the last
+// value it returned, and read the value from the loader's Snapshot, as the
+// hello example's server does (example/hello/server/greeting.go).
 `,
 		},
 	},
