@@ -71,12 +71,33 @@ func TestConfigWatchMissesAReturnToItsStart(t *testing.T) {
 
 	put(t, c, "/micro-config/greeting", "Hej")
 	assert.Equal(t, "Hej", nextValue(t, w).String(""))
+
+	// Next waits while Hi and then Yo are written: go-micro's loader hands
+	// a watcher its changes through a one-slot channel that drops a change
+	// while the previous one is unread, so a watcher must be reading for
+	// each to reach it.
+	type result struct {
+		v   reader.Value
+		err error
+	}
+	next := make(chan result, 1)
+	go func() {
+		v, err := w.Next()
+		next <- result{v, err}
+	}()
 	put(t, c, "/micro-config/greeting", "Hi")
-	// Once the config shows "Hi", the watcher has been handed it too (go-micro's
-	// loader hands a change to every watcher at once) and let it pass.
+	// Once the config shows Hi, the loader has handed it to every watcher.
 	zktest.Eventually(t, 15*time.Second, func() bool { return configValue(t, conf, "greeting").String("") == "Hi" }, "conf.Get never saw Hi")
 	put(t, c, "/micro-config/greeting", "Yo")
-	assert.Equal(t, "Yo", nextValue(t, w).String(""), "the return to Hi was not reported")
+	select {
+	case r := <-next:
+		require.NoError(t, r.err)
+		assert.Equal(t, "Yo", r.v.String(""), "the return to Hi was not reported")
+	case <-time.After(15 * time.Second):
+		_ = w.Stop()
+		<-next
+		t.Fatal("no value within 15s")
+	}
 }
 
 // configValue returns the value at path in conf. (go-micro v5's
