@@ -60,11 +60,22 @@ func closeChild(addr string) int {
 		fmt.Println("ERROR no goroutine of the config found")
 		return 1
 	}
+	// The loader watches the source from a goroutine of its own: wait for
+	// it to be in place (were the source closed before, the loader would
+	// retry its Watch every second for ever).
+	deadline := time.Now().Add(30 * time.Second)
+	for !sourceWatched() {
+		if time.Now().After(deadline) {
+			fmt.Println("ERROR the config's loader never watched the source")
+			return 1
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	fmt.Println("CLOSING")
 	_ = conf.Options().Loader.Close()
 	_ = src.(io.Closer).Close()
 	_ = conf.Close()
-	deadline := time.Now().Add(30 * time.Second) // each loop sleeps a second as it ends
+	deadline = time.Now().Add(30 * time.Second) // each loop sleeps a second as it ends
 	for {
 		left := configGoroutinesRunning(before)
 		if len(left) == 0 {
@@ -98,6 +109,13 @@ func configGoroutinesRunning(except map[string]string) map[string]string {
 		}
 	}
 	return running
+}
+
+// sourceWatched reports whether a goroutine waits in the Next of a
+// watcher of this package's source.
+func sourceWatched() bool {
+	buf := make([]byte, 1<<20)
+	return strings.Contains(string(buf[:runtime.Stack(buf, true)]), ".(*zkWatcher).Next(")
 }
 
 // runCloseChild runs closeChild against the ZooKeeper server at addr and
