@@ -3,7 +3,9 @@ package main
 // The table: which go-micro v4 files have a generated go-micro v5 twin, and
 // every rewrite that turns one into the other. Everything else is the same
 // text: what truly differs per go-micro line in code lives in files
-// written by hand in each face (hand).
+// written by hand in each face (hand, microconfig.go). A v5 directory may
+// hold files of its own too (v5/zkconfig/fleet_test.go): the generator
+// leaves alone every file that does not begin with its header.
 
 // A table says what the generator makes, and how.
 type table struct {
@@ -67,8 +69,10 @@ var shared = map[string]bool{
 	modulePath + "/example/hello/greeter": true,
 }
 
-// rules are each file's own rewrites, by source path: sentences of the
-// documentation that differ per go-micro line, and the other line's name.
+// rules are each file's own rewrites, by source path: the sentences of
+// documentation and the lines of examples that differ per go-micro line
+// (the other line's module, go-micro v5's Get and Close), and passages
+// that name both lines on purpose, kept as they are.
 var rules = map[string][]rule{
 	"zookeeper.go": {
 		{
