@@ -10,10 +10,10 @@ FUZZ_TARGETS = \
 	./internal/engine:FuzzEscapeSegment \
 	./internal/engine:FuzzSharedDecoder \
 	./internal/engine:FuzzDecodeCuratorInstance \
-	./zkconfig:FuzzEscapeKey \
-	./zkconfig:FuzzAppendString \
-	./zkconfig:FuzzReadDocument \
-	./zkconfig:FuzzDocumentRoundTrip
+	./internal/configdoc:FuzzEscapeKey \
+	./internal/configdoc:FuzzAppendString \
+	./internal/configdoc:FuzzReadDocument \
+	./internal/configdoc:FuzzDocumentRoundTrip
 
 .PHONY: test short zookeeper vet fuzz fuzz-long soak demo bench
 

@@ -2,10 +2,11 @@ package zookeeper
 
 // This file converts between go-micro's registry types and the engine's.
 // The engine stores the JSON of its Service type, field for field
-// go-micro's registry.Service: that JSON, and the znode layout, are the
-// compatibility contract with the older
-// github.com/go-micro/plugins/v4/registry/zookeeper, documented in
-// internal/engine/layout.go and internal/engine/payload.go.
+// go-micro's registry.Service, which both go-micro lines define alike: so
+// this module's two faces store the very same bytes. That JSON, and the
+// znode layout, are the compatibility contract between the two faces and
+// with the older github.com/go-micro/plugins/v4/registry/zookeeper,
+// documented in internal/engine/layout.go and internal/engine/payload.go.
 //
 // What a caller passes in stays the caller's: toEngine copies the structs
 // but shares the caller's metadata maps with the engine, which only reads

@@ -1,5 +1,8 @@
 // Package zookeeper is a go-micro (go-micro.dev/v4) registry that keeps
-// service discovery in Apache ZooKeeper.
+// service discovery in Apache ZooKeeper. Its twin for go-micro v5 is
+// github.com/zkmicro/zookeeper/v5: both are thin layers over one engine,
+// store the same bytes at the same znodes, and so serve one fleet while its
+// services move from one go-micro to the other.
 //
 // Every registered node is an ephemeral znode holding the node's service as
 // JSON, so a process that crashes or is cut off disappears from discovery by
@@ -214,5 +217,6 @@ func (r *zkRegistry) Watch(opts ...registry.WatchOption) (registry.Watcher, erro
 func (r *zkRegistry) Close() error { return r.engine.Close() }
 
 // Engine returns the engine under the registry, for this module's other
-// packages (zkprom, the zkmicro command); its type is internal.
+// packages (zkprom, zkconfig's WithRegistry, the zkmicro command); its type
+// is internal.
 func (r *zkRegistry) Engine() *engine.Registry { return r.engine }

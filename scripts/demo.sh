@@ -2,8 +2,9 @@
 # The newcomer's first command (`make demo`): a 3-node ZooKeeper ensemble on
 # loopback, two hello servers registered in it, a client that watches them
 # and calls them both, `zkmicro get` and `zkmicro watch` showing the
-# registry, the greeting changed in ZooKeeper (zkconfig) and answered by both
-# servers without a restart, a go-micro v5 server joining the v4 fleet, one
+# registry, a go-micro v5 server joining the v4 fleet, the greeting changed
+# in ZooKeeper with one `zkmicro config set` and answered by the v4 and the v5
+# servers alike without a restart (and back with `config delete`), one
 # server killed with SIGKILL and its ephemeral node reported deleted once its
 # session times out, the other stopped cleanly.
 # Everything it starts is stopped, and its temporary directory removed, when
@@ -26,7 +27,7 @@ readonly SESSION_TIMEOUT="${DEMO_SESSION_TIMEOUT:-4s}"
 readonly GO="${GO:-go}"
 readonly JAR="${ZOOKEEPER_JAR:-/usr/share/java/zookeeper.jar}"
 readonly COMPOSE_PROJECT="zkmicro-demo-$$"
-readonly STEPS=13
+readonly STEPS=14
 
 START_NS=$(date +%s%N)
 STEP=0
@@ -240,6 +241,16 @@ wait_ensemble() {
 # --- watch log helpers --------------------------------------------------------
 
 # show_watch: prints the watch client's lines not printed yet.
+# wait_greeting WORD HOST FROM: waits up to 10s for a reply saying WORD
+# from HOST in greeting.log after its first FROM lines; 1 if none comes.
+wait_greeting() {
+	local deadline=$((SECONDS + 10))
+	until tail -n +"$(($3 + 1))" "$WORK/greeting.log" | grep -q "\"$1 demo, from $2\""; do
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 0.05
+	done
+}
+
 show_watch() {
 	local total
 	total=$(wc -l <"$WORK/watch.log")
@@ -437,43 +448,6 @@ step "zkmicro get greeter: the two nodes, as go-micro clients see them"
 }
 indent zkmicro <"$WORK/zkmicro-get.log"
 
-step "changing the greeting in ZooKeeper while both servers run (zkconfig)"
-"$BIN/hello-client" "${REG[@]}" --watch --call_every=10ms --wait=20s --name=demo >"$WORK/greeting.log" 2>&1 &
-GREET_PID=$!
-spawned "$GREET_PID"
-APP_PIDS+=("$GREET_PID")
-LOGS+=("$WORK/greeting.log")
-deadline=$((SECONDS + 30))
-until grep -q '"Hello demo, from' "$WORK/greeting.log"; do
-	kill -0 "$GREET_PID" 2>/dev/null || die "the calling client exited" "see greeting.log above"
-	[ "$SECONDS" -lt "$deadline" ] || die "no reply saying Hello within 30s" "see greeting.log above"
-	sleep 0.05
-done
-info "replies say: $(grep -m1 -o '"Hello demo, from [^"]*"' "$WORK/greeting.log")"
-info "zkmicro config --prefix /micro-config/greeter set greeting Hej"
-written=$(date +%s%N)
-"$BIN/zkmicro" --registry_address "$ADDRS" config --prefix /micro-config/greeter set greeting Hej >"$WORK/zkmicro-set.log" 2>&1 || {
-	LOGS+=("$WORK/zkmicro-set.log")
-	die "zkmicro config set failed" "see zkmicro-set.log above: it must reach ZooKeeper at $ADDRS"
-}
-until grep -q '"Hej demo, from' "$WORK/greeting.log"; do
-	[ "$(($(date +%s%N) - written))" -lt 10000000000 ] ||
-		die "no reply saying Hej within 10s of the write" "see greeting.log and the servers' logs above: they watch /micro-config/greeter in ZooKeeper at $ADDRS"
-	sleep 0.01
-done
-line=$(grep -m1 '"Hej demo, from' "$WORK/greeting.log")
-answered=$(date -d "$(date +%F) ${line%% *}" +%s%N) # the client stamps its lines 15:04:05.000
-info "first reply saying Hej: $(((answered - written) / 1000000)) ms after the write began (zkmicro's start included; a call every 10 ms)"
-for h in server-a server-b; do
-	grep -q "\"Hej demo, from $h\"" "$WORK/greeting.log" || sleep 0.5
-	if grep -q "\"Hej demo, from $h\"" "$WORK/greeting.log"; then
-		info "$h now says Hej, without a restart"
-	else
-		info "$h has not answered since the change (the selector may not have picked it yet)"
-	fi
-done
-stop_pids TERM 5 "$GREET_PID"
-
 step "a go-micro v5 server joins the v4 fleet: the v4 client calls all three"
 "$BIN/hello-server-v5" "${SERVER_FLAGS[@]}" --host_label=server-v5 >"$WORK/server-v5.log" 2>&1 &
 PID_V5=$!
@@ -501,6 +475,54 @@ for batch in 1 2 3; do
 done
 own_lines <"$WORK/calls.log" | grep -m3 'host server-v5' | indent client || true
 [ -n "$v5seen" ] || die "three batches of calls never reached the v5 server" "see calls.log and server-v5.log above"
+
+step "one zkmicro config set changes the greeting of all three servers, v4 and v5 alike (zkconfig)"
+"$BIN/hello-client" "${REG[@]}" --watch --call_every=10ms --wait=20s --name=demo >"$WORK/greeting.log" 2>&1 &
+GREET_PID=$!
+spawned "$GREET_PID"
+APP_PIDS+=("$GREET_PID")
+LOGS+=("$WORK/greeting.log")
+deadline=$((SECONDS + 30))
+until grep -q '"Hello demo, from' "$WORK/greeting.log"; do
+	kill -0 "$GREET_PID" 2>/dev/null || die "the calling client exited" "see greeting.log above"
+	[ "$SECONDS" -lt "$deadline" ] || die "no reply saying Hello within 30s" "see greeting.log above"
+	sleep 0.05
+done
+info "replies say: $(grep -m1 -o '"Hello demo, from [^"]*"' "$WORK/greeting.log")"
+info "zkmicro config --prefix /micro-config/greeter set greeting Hej"
+from=$(wc -l <"$WORK/greeting.log")
+written=$(date +%s%N)
+"$BIN/zkmicro" --registry_address "$ADDRS" config --prefix /micro-config/greeter set greeting Hej >"$WORK/zkmicro-set.log" 2>&1 || {
+	LOGS+=("$WORK/zkmicro-set.log")
+	die "zkmicro config set failed" "see zkmicro-set.log above: it must reach ZooKeeper at $ADDRS"
+}
+until grep -q '"Hej demo, from' "$WORK/greeting.log"; do
+	[ "$(($(date +%s%N) - written))" -lt 10000000000 ] ||
+		die "no reply saying Hej within 10s of the write" "see greeting.log and the servers' logs above: they watch /micro-config/greeter in ZooKeeper at $ADDRS"
+	sleep 0.01
+done
+line=$(grep -m1 '"Hej demo, from' "$WORK/greeting.log")
+answered=$(date -d "$(date +%F) ${line%% *}" +%s%N) # the client stamps its lines 15:04:05.000
+info "first reply saying Hej: $(((answered - written) / 1000000)) ms after the write began (zkmicro's start included; a call every 10 ms)"
+for h in server-a server-b server-v5; do
+	wait_greeting Hej "$h" "$from" ||
+		die "$h did not say Hej within 10s of the write" "see greeting.log and $h.log above: it watches /micro-config/greeter in ZooKeeper at $ADDRS"
+	info "$h now says Hej, without a restart"
+done
+info "zkmicro config --prefix /micro-config/greeter delete greeting"
+from=$(wc -l <"$WORK/greeting.log")
+"$BIN/zkmicro" --registry_address "$ADDRS" config --prefix /micro-config/greeter delete greeting >"$WORK/zkmicro-delete.log" 2>&1 || {
+	LOGS+=("$WORK/zkmicro-delete.log")
+	die "zkmicro config delete failed" "see zkmicro-delete.log above: it must reach ZooKeeper at $ADDRS"
+}
+for h in server-a server-b server-v5; do
+	wait_greeting Hello "$h" "$from" ||
+		die "$h did not say Hello again within 10s of the delete" "see greeting.log and $h.log above"
+done
+info "all three say Hello again"
+stop_pids TERM 5 "$GREET_PID"
+
+step "stopping server-v5 with SIGTERM: the v4 fleet sees its node go"
 stop_ns=$(date +%s%N)
 kill -TERM "$PID_V5"
 wait_watch 'delete .*\(host server-v5\)' 10 ||
@@ -563,4 +585,4 @@ fi
 if [ "$MODE" = existing ]; then
 	info "the ZooKeeper at $ADDRS keeps running: the demo did not start it"
 fi
-echo "$(stamp) demo complete: discovery, calls to both servers, zkmicro, a greeting pushed through ZooKeeper, a v5 server in the fleet, the crash seen through the watch, clean stop"
+echo "$(stamp) demo complete: discovery, calls to both servers, zkmicro, a v5 server in the fleet, a greeting pushed through ZooKeeper to v4 and v5 alike, the crash seen through the watch, clean stop"

@@ -16,6 +16,7 @@ import (
 
 	"github.com/zkmicro/zookeeper/internal/engine"
 	"github.com/zkmicro/zookeeper/internal/zktest"
+	"github.com/zkmicro/zookeeper/v5/internal/microlog"
 )
 
 // Each of the face's options must reach the engine as the engine's own
@@ -112,7 +113,7 @@ func TestEngineLogsThroughRegistryLogger(t *testing.T) {
 	assert.Equal(t, []logger.Level{logger.DebugLevel, logger.InfoLevel, logger.WarnLevel, logger.ErrorLevel}, rec.levels)
 	// Without registry.Logger, go-micro's default logger.
 	eo = engineOptions(registry.Options{})
-	assert.Equal(t, engineLogger{logger.DefaultLogger}, eo.Logger)
+	assert.Equal(t, microlog.New(nil), eo.Logger)
 }
 
 // The face re-exports the engine's names: one set of defaults and

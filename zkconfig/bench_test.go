@@ -201,24 +201,3 @@ func createTree(b testing.TB, c *zk.Conn, root string, dirs, keys int) {
 		}
 	}
 }
-
-// BenchmarkDocumentOf10000Keys is the CPU a change to a 10,000-key tree
-// costs a source once the tree is read: the engine snapshot converted and
-// the document rebuilt (once per change, shared by the source's watchers).
-func BenchmarkDocumentOf10000Keys(b *testing.B) {
-	srv := zktest.Start(b)
-	c := rawZK(b, srv.Addr)
-	createTree(b, c, "/big", 100, 100)
-	src := newSource(b, WithAddress(srv.Addr), WithPrefix("/big"))
-	if _, err := src.Read(); err != nil {
-		b.Fatal(err)
-	}
-	snap, _ := src.(*zkSource).tree.Latest()
-	b.ReportAllocs()
-	for b.Loop() {
-		doc := readDocument(treeOf(snap))
-		if len(doc.data) == 0 {
-			b.Fatal("empty")
-		}
-	}
-}

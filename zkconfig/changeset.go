@@ -6,10 +6,9 @@ import (
 	"time"
 
 	"go-micro.dev/v4/config/source"
-)
 
-// This file is the only one that knows go-micro: the tree, document and
-// plan code may move into the shared engine.
+	"github.com/zkmicro/zookeeper/internal/configdoc"
+)
 
 // sourceName is the Source of the change sets the source produces.
 const sourceName = "zookeeper"
@@ -21,12 +20,12 @@ const documentFormat = "json"
 // newChangeSet wraps a document for go-micro, read at ts. Checksum is
 // filled as go-micro's own sources fill it (cs.Checksum = cs.Sum()), which
 // is the document's checksum.
-func newChangeSet(doc document, ts time.Time) *source.ChangeSet {
+func newChangeSet(doc configdoc.Document, ts time.Time) *source.ChangeSet {
 	cs := &source.ChangeSet{
 		Timestamp: ts,
 		Format:    documentFormat,
 		Source:    sourceName,
-		Data:      doc.data,
+		Data:      doc.Data,
 	}
 	cs.Checksum = cs.Sum()
 	return cs

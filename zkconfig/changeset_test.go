@@ -7,10 +7,17 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go-micro.dev/v4/config/source"
+
+	"github.com/zkmicro/zookeeper/internal/configdoc"
+	"github.com/zkmicro/zookeeper/internal/engine"
 )
 
 func TestNewChangeSet(t *testing.T) {
-	doc := readDocument(buildTree(t, map[string]string{"": "", "/a": "1", "/b": "x"}))
+	doc := configdoc.ReadDocument(configdoc.TreeOf(&engine.TreeSnapshot{Root: DefaultPrefix, Nodes: map[string]*engine.TreeNode{
+		"":   {Children: []string{"a", "b"}},
+		"/a": {Data: []byte("1")},
+		"/b": {Data: []byte("x")},
+	}}))
 	ts := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
 	cs := newChangeSet(doc, ts)
 	assert.Equal(t, `{"a":1,"b":"x"}`, string(cs.Data))
@@ -18,9 +25,9 @@ func TestNewChangeSet(t *testing.T) {
 	assert.Equal(t, "zookeeper", cs.Source)
 	assert.Equal(t, ts, cs.Timestamp)
 	assert.Equal(t, cs.Sum(), cs.Checksum, "filled as go-micro's sources fill it")
-	assert.Equal(t, doc.checksum, cs.Checksum, "the document's checksum is go-micro's")
+	assert.Equal(t, doc.Checksum, cs.Checksum, "the document's checksum is go-micro's")
 
-	empty := newChangeSet(readDocument(newTree()), ts)
+	empty := newChangeSet(configdoc.ReadDocument(configdoc.TreeOf(&engine.TreeSnapshot{Root: DefaultPrefix})), ts)
 	assert.Equal(t, (&source.ChangeSet{Data: []byte("{}")}).Sum(), empty.Checksum)
 }
 

@@ -3,6 +3,9 @@
 // configuration pushed through ZooKeeper. Any change under the prefix, made
 // with Write, zkCli.sh or any other client, reaches every watching service
 // within milliseconds.
+// Its twin for go-micro v5 is github.com/zkmicro/zookeeper/v5/zkconfig: the
+// same source over the same layout, so that one write reaches services on
+// either go-micro.
 //
 //	src := zkconfig.NewSource(zkconfig.WithAddress("zk1:2181", "zk2:2181"), zkconfig.WithPrefix("/micro-config/greeter"))
 //	defer src.(io.Closer).Close()
@@ -22,8 +25,13 @@
 //
 //	err := zkconfig.SetKey(src, []byte(`3307`), "database", "port")
 //
-// go-micro v4.11.0's config.Close crashes the process: to stop a config,
-// close its loader, conf.Options().Loader.Close(), then the source.
+// To stop a config, close its loader, conf.Options().Loader.Close(), which
+// stops the loader's watch of the source, then the source. Do not call
+// conf.Close: go-micro v4.11.0's crashes the process (its loop calls
+// Error on the nil error its loader watcher's Stop returns); without it
+// the config's loop stays, blocked, until the process ends. On go-micro
+// v5, whose conf.Close works (github.com/zkmicro/zookeeper/v5/zkconfig),
+// call it last, after the loader's Close and the source's.
 //
 // The manual is README.md beside this package
 // (https://github.com/zkmicro/zookeeper/blob/main/zkconfig/README.md): the

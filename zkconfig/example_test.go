@@ -21,11 +21,14 @@ func ExampleNewSource() {
 		zkconfig.WithPrefix("/micro-config/greeter"),
 		zkconfig.Timeout(3*time.Second),
 	)
-	defer src.(io.Closer).Close() // ends the ZooKeeper session
 	conf, err := config.NewConfig(config.WithSource(src))
 	if err != nil {
 		log.Fatal(err)
 	}
+	// Stopping, in this order (see the package doc): the config's watch
+	// of src, then src, which ends the ZooKeeper session.
+	defer src.(io.Closer).Close()
+	defer conf.Options().Loader.Close()
 	fmt.Println(conf.Get("greeting").String("Hello"))
 
 	w, err := conf.Watch("greeting")

@@ -30,7 +30,7 @@ func TestChangeWhileCutOffPastTheSessionTimeout(t *testing.T) {
 	// expire quickly behind the partition (the first half).
 	src := newSource(t, WithAddress(proxy.Addr), SessionTimeout(3*time.Second))
 	conf := newConfig(t, src)
-	require.Equal(t, "Hi", conf.Get("greeting").String("Hello"))
+	require.Equal(t, "Hi", configValue(t, conf, "greeting").String("Hello"))
 	w := watch(t, src)
 	tree := src.(*zkSource).tree
 	sid := tree.SessionID()
@@ -46,7 +46,7 @@ func TestChangeWhileCutOffPastTheSessionTimeout(t *testing.T) {
 	assert.Equal(t, `{"greeting":"Changed while cut off","new":true}`, nextData(t, w), "everything that changed, at once")
 	assert.NotEqual(t, sid, tree.SessionID(), "a new session")
 	zktest.Eventually(t, 15*time.Second, func() bool {
-		return conf.Get("greeting").String("Hello") == "Changed while cut off"
+		return configValue(t, conf, "greeting").String("Hello") == "Changed while cut off"
 	}, "go-micro's config never got the change")
 
 	// Reconnected in the same session, nothing changed: nothing is

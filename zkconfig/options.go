@@ -14,6 +14,7 @@ import (
 	"go-micro.dev/v4/logger"
 	"go-micro.dev/v4/registry"
 
+	"github.com/zkmicro/zookeeper/internal/configdoc"
 	"github.com/zkmicro/zookeeper/internal/engine"
 	"github.com/zkmicro/zookeeper/internal/microlog"
 )
@@ -27,7 +28,7 @@ const (
 	// given.
 	DefaultAddress = engine.DefaultAddress
 	// DefaultPrefix is the znode whose subtree is the configuration.
-	DefaultPrefix = defaultPrefix
+	DefaultPrefix = configdoc.DefaultPrefix
 	// DefaultTimeout bounds Read's wait for the subtree to be in sync and
 	// each Write, when Timeout is not given.
 	DefaultTimeout = engine.DefaultTimeout
@@ -170,7 +171,7 @@ func Logger(l logger.Logger) source.Option {
 
 // resolve applies the options in o's context over the defaults.
 func resolve(o source.Options) settings {
-	s := settings{prefix: defaultPrefix}
+	s := settings{prefix: DefaultPrefix}
 	if o.Context != nil {
 		fs, _ := o.Context.Value(settingsKey{}).([]func(*settings))
 		for _, f := range fs {

@@ -11,6 +11,7 @@ import (
 	"github.com/go-zookeeper/zk"
 	"go-micro.dev/v4/config/source"
 
+	"github.com/zkmicro/zookeeper/internal/configdoc"
 	"github.com/zkmicro/zookeeper/internal/engine"
 	"github.com/zkmicro/zookeeper/internal/microlog"
 )
@@ -40,11 +41,11 @@ type zkSource struct {
 	closeOnce sync.Once
 	closed    atomic.Bool // Close was called
 
-	mu     sync.Mutex      // guards the fields below
-	doc    document        // the document of revision docRev
-	docRev uint64          // 0: none yet (revisions start at 1)
-	logged map[string]bool // lines about skipped znodes logged for doc
-	handed string          // checksum of the last document handed out
+	mu     sync.Mutex         // guards the fields below
+	doc    configdoc.Document // the document of revision docRev
+	docRev uint64             // 0: none yet (revisions start at 1)
+	logged map[string]bool    // lines about skipped znodes logged for doc
+	handed string             // checksum of the last document handed out
 }
 
 // NewSource returns a go-micro config source that reads the ZooKeeper
@@ -123,7 +124,7 @@ func (s *zkSource) Read() (*source.ChangeSet, error) {
 		return nil, s.sourceErr(err)
 	}
 	doc := s.document(snap)
-	s.handedOut(doc.checksum)
+	s.handedOut(doc.Checksum)
 	return newChangeSet(doc, time.Now()), nil
 }
 
@@ -156,11 +157,11 @@ func (s *zkSource) Write(cs *source.ChangeSet) error {
 	if err != nil {
 		return err
 	}
-	if _, err := parseDocument(data); err != nil {
+	if err := configdoc.ValidateDocument(data); err != nil {
 		return err
 	}
-	return s.apply(func(root string, snap *tree, acl []zk.ACL) ([]any, error) {
-		return planWrite(root, snap, data, acl)
+	return s.apply(func(root string, snap *configdoc.Tree, acl []zk.ACL) ([]any, error) {
+		return configdoc.PlanWrite(root, snap, data, acl)
 	})
 }
 
@@ -169,7 +170,7 @@ func (s *zkSource) Write(cs *source.ChangeSet) error {
 // when the subtree changed meanwhile (engine.Tree.Apply), and returns once
 // the source's copy shows the change. plan gets the full path of the
 // prefix znode and the ACL of new znodes.
-func (s *zkSource) apply(plan func(root string, snap *tree, acl []zk.ACL) ([]any, error)) error {
+func (s *zkSource) apply(plan func(root string, snap *configdoc.Tree, acl []zk.ACL) ([]any, error)) error {
 	cfg, err := s.tree.Config()
 	if err != nil {
 		return err
@@ -179,7 +180,7 @@ func (s *zkSource) apply(plan func(root string, snap *tree, acl []zk.ACL) ([]any
 		return err
 	}
 	err = s.tree.Apply(context.Background(), func(snap *engine.TreeSnapshot) ([]any, error) {
-		return plan(snap.Root, treeOf(snap), acl)
+		return plan(snap.Root, configdoc.TreeOf(snap), acl)
 	})
 	return s.sourceErr(err)
 }
@@ -236,16 +237,16 @@ func (s *zkSource) check() error {
 
 // document returns the document of snap, computed once per revision, and
 // logs the znodes it leaves out when they are new.
-func (s *zkSource) document(snap *engine.TreeSnapshot) document {
+func (s *zkSource) document(snap *engine.TreeSnapshot) configdoc.Document {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.docRev == snap.Revision {
 		return s.doc
 	}
-	doc := readDocument(treeOf(snap))
-	logged := make(map[string]bool, len(doc.skipped))
-	for _, sk := range doc.skipped {
-		line := sk.describe(snap.Root)
+	doc := configdoc.ReadDocument(configdoc.TreeOf(snap))
+	logged := make(map[string]bool, len(doc.Skipped))
+	for _, sk := range doc.Skipped {
+		line := sk.Describe(snap.Root)
 		if !s.logged[line] && !logged[line] {
 			s.log.Logf(engine.LevelWarn, "%s; left out of the configuration", line)
 		}
@@ -305,9 +306,9 @@ func (w *zkWatcher) Next() (*source.ChangeSet, error) {
 		}
 		snap, changed := w.src.tree.Latest()
 		if snap != nil {
-			if doc := w.src.document(snap); doc.checksum != w.last {
-				w.last = doc.checksum
-				w.src.handedOut(doc.checksum)
+			if doc := w.src.document(snap); doc.Checksum != w.last {
+				w.last = doc.Checksum
+				w.src.handedOut(doc.Checksum)
 				return newChangeSet(doc, time.Now()), nil
 			}
 		}

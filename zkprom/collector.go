@@ -1,5 +1,8 @@
 // Package zkprom exports the metrics of a go-micro (go-micro.dev/v4)
 // ZooKeeper registry made by github.com/zkmicro/zookeeper to Prometheus.
+// Its twin for go-micro v5, github.com/zkmicro/zookeeper/v5/zkprom,
+// exports the same metrics under the same names, so one dashboard serves a
+// fleet of services on either go-micro.
 //
 // The registry keeps its counts whether or not they are exported; this
 // package turns them into a prometheus.Collector, read at scrape time.
@@ -43,7 +46,7 @@ import (
 // by NewCollector for a registry that this module did not make.
 var ErrNotZooKeeper = errors.New("zookeeper: metrics: not a registry of this module (github.com/zkmicro/zookeeper)")
 
-// engineRegistry is what the module's go-micro v4 registry offers zkprom.
+// engineRegistry is what this module's registry offers zkprom.
 type engineRegistry interface {
 	Engine() *engine.Registry
 }
@@ -55,8 +58,8 @@ type engineRegistry interface {
 // or mdns registry for instance, is refused with ErrNotZooKeeper.
 //
 // The collector reads r's counts at each scrape; it holds no goroutine and
-// needs no closing, and it keeps reporting r's last counts after r is
-// closed.
+// needs no closing. After r is closed it reports zero for every gauge and
+// the last totals of r's counters.
 func NewCollector(r registry.Registry) (prometheus.Collector, error) {
 	er, ok := r.(engineRegistry)
 	if !ok || er.Engine() == nil {

@@ -1,5 +1,6 @@
-// Package microlog adapts go-micro v4's logger to the engine's Logger, for
-// the go-micro v4 faces of this module (the registry and zkconfig).
+// Package microlog adapts go-micro's logger (go-micro.dev/v4/logger) to
+// the engine's Logger, for this module's go-micro faces (the registry and
+// zkconfig).
 package microlog
 
 import (

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -9,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"go-micro.dev/v4"
 	"go-micro.dev/v4/config"
+	"go-micro.dev/v4/config/loader"
 	"go-micro.dev/v4/config/source"
 	"go-micro.dev/v4/logger"
 
@@ -107,8 +107,9 @@ type greetingWatch struct {
 	stopOnce sync.Once
 	wg       sync.WaitGroup
 
-	mu sync.Mutex // guards w
-	w  config.Watcher
+	mu   sync.Mutex // guards the fields below
+	conf config.Config
+	w    loader.Watcher
 }
 
 // load makes the config and sets the greeting from it; nil if ZooKeeper
@@ -119,12 +120,35 @@ func (g *greetingWatch) load() config.Config {
 		logger.Logf(logger.WarnLevel, "hello: loading the greeting from ZooKeeper under %s: %v (greeting %q; retrying every %v)", configPrefix, err, greeting(), configRetry)
 		return nil
 	}
-	setGreeting(conf.Get(greetingKey).String(defaultGreeting))
+	g.mu.Lock()
+	g.conf = conf
+	g.mu.Unlock()
+	setGreetingFrom(conf)
 	return conf
 }
 
+// setGreetingFrom sets the greeting from conf's loader, which holds the
+// latest configuration (conf's own copy follows it a moment later).
+func setGreetingFrom(conf config.Config) {
+	snap, err := conf.Options().Loader.Snapshot()
+	if err != nil {
+		logger.Logf(logger.WarnLevel, "hello: reading the greeting: %v (it stays %q)", err, greeting())
+		return
+	}
+	vals, err := conf.Options().Reader.Values(snap.ChangeSet)
+	if err != nil {
+		logger.Logf(logger.WarnLevel, "hello: reading the greeting: %v (it stays %q)", err, greeting())
+		return
+	}
+	setGreeting(configString(vals, greetingKey, defaultGreeting))
+}
+
 // run loads the config if conf is nil, then follows the greeting until
-// stopped.
+// stopped. It watches the config's loader rather than conf.Watch, whose
+// go-micro v5 watcher misses a key going back to the value it had when the
+// watch began (a greeting deleted that was not set then): a loader watcher
+// compares each value with the last it returned, and after each change the
+// greeting is read from the loader.
 func (g *greetingWatch) run(conf config.Config) {
 	t := time.NewTicker(configRetry)
 	defer t.Stop()
@@ -136,10 +160,7 @@ func (g *greetingWatch) run(conf config.Config) {
 			conf = g.load()
 		}
 	}
-	// Not conf.Close: it crashes go-micro v4.11.0. Closing the loader
-	// stops what the config runs on the source.
-	defer conf.Options().Loader.Close()
-	w, err := conf.Watch(greetingKey)
+	w, err := conf.Options().Loader.Watch(greetingKey)
 	if err != nil {
 		logger.Logf(logger.WarnLevel, "hello: watching the greeting: %v (it stays %q)", err, greeting())
 		return
@@ -153,17 +174,19 @@ func (g *greetingWatch) run(conf config.Config) {
 		return
 	default:
 	}
+	// A change since load is not missed: the watcher reports the key's
+	// changes from the value it read as it began.
+	setGreetingFrom(conf)
 	for {
-		v, err := w.Next()
-		if err != nil {
+		if _, err := w.Next(); err != nil {
 			return // stopped
 		}
-		setGreeting(v.String(defaultGreeting))
+		setGreetingFrom(conf)
 	}
 }
 
-// close stops following the greeting; the registry's session is left to
-// the registry.
+// close stops following the greeting and stops the config
+// (microconfig.go); the registry's session is left to the registry.
 func (g *greetingWatch) close() {
 	g.stopOnce.Do(func() {
 		close(g.stop)
@@ -173,6 +196,9 @@ func (g *greetingWatch) close() {
 		}
 		g.mu.Unlock()
 		g.wg.Wait()
-		_ = g.src.(io.Closer).Close()
+		g.mu.Lock()
+		conf := g.conf
+		g.mu.Unlock()
+		stopConfig(conf, g.src)
 	})
 }

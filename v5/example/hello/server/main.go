@@ -12,8 +12,11 @@
 //
 // or MICRO_REGISTRY=zookeeper and MICRO_REGISTRY_ADDRESS=... in the
 // environment. Other flags: --host_label (default: the host name),
-// --zookeeper_session_timeout (default: the plugin's, 10s), and go-micro's
-// own (--server_address, --server_name, ... see --help).
+// --zookeeper_session_timeout (default: the plugin's, 10s), --config_prefix
+// (default /micro-config/greeter: the znode whose "greeting" key, read with
+// zkconfig over the registry's ZooKeeper session, replaces "Hello" without
+// a restart, as in the v4 server; empty turns it off), and go-micro's own
+// (--server_address, --server_name, ... see --help).
 //
 // The node is an ephemeral znode: SIGINT or SIGTERM deregisters it at once;
 // a crash (SIGKILL) leaves it until the ZooKeeper session times out.
@@ -51,7 +54,7 @@ func (g *Greeter) Hello(ctx context.Context, req *greeter.Request, rsp *greeter.
 	if name == "" {
 		name = "World"
 	}
-	rsp.Greeting = fmt.Sprintf("Hello %s, from %s", name, g.host)
+	rsp.Greeting = fmt.Sprintf("%s %s, from %s", greeting(), name, g.host)
 	rsp.Node = g.node
 	rsp.Host = g.host
 	return nil
@@ -77,6 +80,7 @@ func main() {
 				EnvVars:     []string{"HELLO_ZOOKEEPER_SESSION_TIMEOUT"},
 				Destination: &sessionTimeout,
 			},
+			configPrefixFlag(),
 		),
 	)
 	// Parse flags and environment: this is where --registry=zookeeper
@@ -95,6 +99,8 @@ func main() {
 			logger.Fatalf("hello: session timeout %v: %v", sessionTimeout, err)
 		}
 	}
+
+	defer watchGreeting(service)()
 
 	// The host label goes into the node's metadata, next to what
 	// --server_metadata may have put there.

@@ -1,4 +1,4 @@
-package zkconfig
+package configdoc
 
 import (
 	"bytes"
@@ -28,36 +28,36 @@ var (
 	errUnreadable = errors.New("not readable")
 )
 
-// document is the configuration a snapshot holds, as the source hands it to
+// Document is the configuration a snapshot holds, as a source hands it to
 // go-micro.
-type document struct {
-	data     []byte    // a JSON object, keys sorted at every level, no insignificant space
-	checksum string    // hex MD5 of data: what source.ChangeSet.Sum returns, and go-micro's sources store as Checksum
-	skipped  []skipped // what data leaves out, in path order, for the caller to log
+type Document struct {
+	Data     []byte    // a JSON object, keys sorted at every level, no insignificant space
+	Checksum string    // hex MD5 of Data: what source.ChangeSet.Sum returns, and go-micro's sources store as Checksum
+	Skipped  []Skipped // what Data leaves out, in path order, for the caller to log
 }
 
-// skipped is a znode, or the data of a znode, that a document leaves out.
-type skipped struct {
+// Skipped is a znode, or the data of a znode, that a document leaves out.
+type Skipped struct {
 	rel    string // the znode, relative to the prefix ("" is the prefix znode)
 	reason error  // wraps errBadName, errNotText, errDataIgnored or errUnreadable
 }
 
-// describe renders s for a log line, naming the znode by its full path
+// Describe renders s for a log line, naming the znode by its full path
 // under prefix.
-func (s skipped) describe(prefix string) string {
+func (s Skipped) Describe(prefix string) string {
 	return fmt.Sprintf("zookeeper: config znode %s: %v", znodePath(prefix, s.rel), s.reason)
 }
 
-// readDocument turns a snapshot into its document. A missing prefix znode
+// ReadDocument turns a snapshot into its document. A missing prefix znode
 // reads as the empty object. It never fails: what it cannot read it skips.
-func readDocument(t *tree) document {
-	var skips []skipped
+func ReadDocument(t *Tree) Document {
+	var skips []Skipped
 	v, ok := t.valueOf("", &skips)
 	if !ok {
 		v = map[string]any{}
 	}
 	data := appendJSON(nil, v)
-	return document{data: data, checksum: checksum(data), skipped: skips}
+	return Document{Data: data, Checksum: checksum(data), Skipped: skips}
 }
 
 // checksum is the hex MD5 of data, as source.ChangeSet.Sum computes it: equal
@@ -70,14 +70,14 @@ func checksum(data []byte) string {
 // valueOf returns the value the znode rel stands for, appending what it
 // leaves out to skips (when skips is not nil). ok is false when rel is not
 // recorded or is skipped itself. The prefix znode is always an object.
-func (t *tree) valueOf(rel string, skips *[]skipped) (v any, ok bool) {
+func (t *Tree) valueOf(rel string, skips *[]Skipped) (v any, ok bool) {
 	n := t.nodes[rel]
 	if n == nil {
 		return nil, false
 	}
 	skip := func(rel string, reason error) {
 		if skips != nil {
-			*skips = append(*skips, skipped{rel: rel, reason: reason})
+			*skips = append(*skips, Skipped{rel: rel, reason: reason})
 		}
 	}
 	if n.err != nil {
@@ -116,7 +116,7 @@ func (t *tree) valueOf(rel string, skips *[]skipped) (v any, ok bool) {
 // readable reports whether a reader reads the data of the znode rel (or
 // does not need to: a znode with children is an object), rather than skip it
 // with errNotText or errUnreadable. Names are judged apart, by keyOfName.
-func (t *tree) readable(rel string) bool {
+func (t *Tree) readable(rel string) bool {
 	n := t.nodes[rel]
 	return n != nil && n.err == nil && (len(n.children) > 0 || utf8.Valid(n.data))
 }

@@ -1,4 +1,4 @@
-package zkconfig
+package configdoc
 
 import (
 	"bytes"
@@ -25,7 +25,7 @@ const (
 	multiHeaderBytes = 4 + 1 + 4 // op type, done flag, error: before each op and once at the end
 )
 
-// planWrite returns the operations that make the subtree under prefix,
+// PlanWrite returns the operations that make the subtree under prefix,
 // whose current state is snap, hold the JSON object doc: one
 // zk.Conn.Multi(ops...) call applies them atomically. ops are
 // *zk.CreateRequest, *zk.SetDataRequest and *zk.DeleteRequest, in an order
@@ -50,7 +50,7 @@ const (
 // objects have an empty, "." or ".." key or a key twice, or that needs a
 // request larger than maxRequestBytes is refused, and no operation is
 // returned.
-func planWrite(prefix string, snap *tree, doc []byte, acl []zk.ACL) ([]any, error) {
+func PlanWrite(prefix string, snap *Tree, doc []byte, acl []zk.ACL) ([]any, error) {
 	p, err := newPlanner(prefix, snap, acl)
 	if err != nil {
 		return nil, err
@@ -63,10 +63,10 @@ func planWrite(prefix string, snap *tree, doc []byte, acl []zk.ACL) ([]any, erro
 	return p.ops("the document")
 }
 
-// planner accumulates the operations of one planWrite.
+// planner accumulates the operations of one PlanWrite.
 type planner struct {
 	prefix string
-	snap   *tree
+	snap   *Tree
 	acl    []zk.ACL
 
 	deletes, sets, creates []any
@@ -76,7 +76,7 @@ type planner struct {
 // newPlanner returns a planner of the subtree under prefix, whose current
 // state is snap, giving new znodes acl; it refuses a bad prefix or an empty
 // ACL.
-func newPlanner(prefix string, snap *tree, acl []zk.ACL) (*planner, error) {
+func newPlanner(prefix string, snap *Tree, acl []zk.ACL) (*planner, error) {
 	if err := validatePrefix(prefix); err != nil {
 		return nil, err
 	}
@@ -303,6 +303,13 @@ func sortedKeys(m map[string]any) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// ValidateDocument checks a document to write, as PlanWrite does: see
+// parseDocument.
+func ValidateDocument(doc []byte) error {
+	_, err := parseDocument(doc)
+	return err
 }
 
 // parseDocument decodes a document to write: a UTF-8 JSON object whose

@@ -1,4 +1,4 @@
-package zkconfig
+package configdoc
 
 import (
 	"fmt"
@@ -17,7 +17,7 @@ var testACL = zk.WorldACL(zk.PermAll)
 // delete needs the node at the given version, a delete needs no children).
 // A new znode has version 0; a set increments the version. The parent of the
 // prefix znode is taken to exist.
-func applyMulti(snap *tree, prefix string, ops []any) (*tree, error) {
+func applyMulti(snap *Tree, prefix string, ops []any) (*Tree, error) {
 	t := snap.clone()
 	for i, op := range ops {
 		if err := applyOp(t, prefix, op); err != nil {
@@ -28,7 +28,7 @@ func applyMulti(snap *tree, prefix string, ops []any) (*tree, error) {
 }
 
 // applyOp applies one operation of applyMulti to t.
-func applyOp(t *tree, prefix string, op any) error {
+func applyOp(t *Tree, prefix string, op any) error {
 	rel, err := relOf(prefix, opPath(op))
 	if err != nil {
 		return err

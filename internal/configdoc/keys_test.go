@@ -1,4 +1,4 @@
-package zkconfig
+package configdoc
 
 import (
 	"strings"
@@ -65,7 +65,7 @@ func TestValidatePrefix(t *testing.T) {
 		require.Error(t, err, bad)
 		assert.True(t, strings.HasPrefix(err.Error(), "zookeeper: config prefix"), err.Error())
 	}
-	assert.NoError(t, validatePrefix(defaultPrefix))
+	assert.NoError(t, validatePrefix(DefaultPrefix))
 }
 
 // FuzzEscapeKey checks that any key escapes to one path segment ZooKeeper

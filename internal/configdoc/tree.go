@@ -1,4 +1,4 @@
-package zkconfig
+package configdoc
 
 import (
 	"fmt"
@@ -8,7 +8,7 @@ import (
 	"github.com/zkmicro/zookeeper/internal/engine"
 )
 
-// tree is a snapshot of a configuration subtree: the prefix znode and every
+// Tree is a snapshot of a configuration subtree: the prefix znode and every
 // znode below it, each with its data and data version. A path in a tree
 // (rel) is relative to the prefix and made of the names as stored in
 // ZooKeeper, that is escaped segments: "" is the prefix znode itself,
@@ -17,7 +17,7 @@ import (
 //
 // A tree holds only whole branches: a znode is recorded after its parent and
 // forgotten with its descendants. It is not safe for concurrent use.
-type tree struct {
+type Tree struct {
 	nodes map[string]*treeNode // by rel; no entry for "" while the prefix znode is missing
 }
 
@@ -31,14 +31,14 @@ type treeNode struct {
 
 // newTree returns the snapshot of a missing subtree: not even the prefix
 // znode exists.
-func newTree() *tree {
-	return &tree{nodes: make(map[string]*treeNode)}
+func newTree() *Tree {
+	return &Tree{nodes: make(map[string]*treeNode)}
 }
 
 // setNode records that the znode rel exists with data (copied) at version,
 // the Stat.Version it was read at. The parent of rel must be recorded
 // already; the children of rel, if it was recorded before, are kept.
-func (t *tree) setNode(rel string, data []byte, version int32) error {
+func (t *Tree) setNode(rel string, data []byte, version int32) error {
 	if err := validateRel(rel); err != nil {
 		return err
 	}
@@ -62,7 +62,7 @@ func (t *tree) setNode(rel string, data []byte, version int32) error {
 
 // removeNode forgets the znode rel and everything below it. It does nothing
 // when rel is not recorded.
-func (t *tree) removeNode(rel string) {
+func (t *Tree) removeNode(rel string) {
 	n := t.nodes[rel]
 	if n == nil {
 		return
@@ -82,7 +82,7 @@ func (t *tree) removeNode(rel string) {
 // recorded children not in names, with their subtrees, and returns the names
 // not recorded yet, sorted, for the caller to read and record with setNode.
 // It returns nil when rel is not recorded.
-func (t *tree) retainChildren(rel string, names []string) []string {
+func (t *Tree) retainChildren(rel string, names []string) []string {
 	n := t.nodes[rel]
 	if n == nil {
 		return nil
@@ -108,7 +108,7 @@ func (t *tree) retainChildren(rel string, names []string) []string {
 
 // lookup returns the data (not a copy: do not modify it) and version
 // recorded for rel, and whether rel is recorded.
-func (t *tree) lookup(rel string) (data []byte, version int32, ok bool) {
+func (t *Tree) lookup(rel string) (data []byte, version int32, ok bool) {
 	n := t.nodes[rel]
 	if n == nil {
 		return nil, 0, false
@@ -117,7 +117,7 @@ func (t *tree) lookup(rel string) (data []byte, version int32, ok bool) {
 }
 
 // children returns the names of the recorded children of rel, sorted.
-func (t *tree) children(rel string) []string {
+func (t *Tree) children(rel string) []string {
 	n := t.nodes[rel]
 	if n == nil {
 		return nil
@@ -131,8 +131,8 @@ func (t *tree) children(rel string) []string {
 }
 
 // clone returns a deep copy of t.
-func (t *tree) clone() *tree {
-	c := &tree{nodes: make(map[string]*treeNode, len(t.nodes))}
+func (t *Tree) clone() *Tree {
+	c := &Tree{nodes: make(map[string]*treeNode, len(t.nodes))}
 	for rel, n := range t.nodes {
 		kids := make(map[string]bool, len(n.children))
 		for name := range n.children {
@@ -143,10 +143,10 @@ func (t *tree) clone() *tree {
 	return c
 }
 
-// treeOf returns the tree of an engine snapshot. The data is shared, not
+// TreeOf returns the tree of an engine snapshot. The data is shared, not
 // copied: neither holds it for writing.
-func treeOf(s *engine.TreeSnapshot) *tree {
-	t := &tree{nodes: make(map[string]*treeNode, len(s.Nodes))}
+func TreeOf(s *engine.TreeSnapshot) *Tree {
+	t := &Tree{nodes: make(map[string]*treeNode, len(s.Nodes))}
 	for rel, n := range s.Nodes {
 		kids := make(map[string]bool, len(n.Children))
 		for _, name := range n.Children {

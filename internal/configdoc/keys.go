@@ -1,4 +1,4 @@
-package zkconfig
+package configdoc
 
 import (
 	"errors"

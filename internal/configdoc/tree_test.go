@@ -1,4 +1,4 @@
-package zkconfig
+package configdoc
 
 import (
 	"maps"
@@ -11,7 +11,7 @@ import (
 
 // buildTree records the znodes of nodes (rel -> data) in path order, each at
 // version 1. A nil map gives a missing subtree.
-func buildTree(t testing.TB, nodes map[string]string) *tree {
+func buildTree(t testing.TB, nodes map[string]string) *Tree {
 	t.Helper()
 	tr := newTree()
 	for _, rel := range slices.Sorted(maps.Keys(nodes)) { // parents first

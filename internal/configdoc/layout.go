@@ -1,4 +1,4 @@
-package zkconfig
+package configdoc
 
 import (
 	"fmt"
@@ -8,9 +8,9 @@ import (
 	"github.com/zkmicro/zookeeper/internal/engine"
 )
 
-// defaultPrefix is the znode whose subtree is the configuration when no
+// DefaultPrefix is the znode whose subtree is the configuration when no
 // prefix is given.
-const defaultPrefix = "/micro-config"
+const DefaultPrefix = "/micro-config"
 
 // validatePrefix checks that prefix is an absolute ZooKeeper path other than
 // the root: "/" followed by valid segments, no trailing "/".

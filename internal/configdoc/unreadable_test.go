@@ -1,4 +1,4 @@
-package zkconfig
+package configdoc
 
 import (
 	"testing"
@@ -12,8 +12,8 @@ import (
 
 // unreadableTree is a subtree holding a znode this client may not read, as
 // the engine reports it.
-func unreadableTree() *tree {
-	return treeOf(&engine.TreeSnapshot{Root: defaultPrefix, Nodes: map[string]*engine.TreeNode{
+func unreadableTree() *Tree {
+	return TreeOf(&engine.TreeSnapshot{Root: DefaultPrefix, Nodes: map[string]*engine.TreeNode{
 		"":        {Children: []string{"open", "secret"}},
 		"/open":   {Data: []byte("1"), Version: 3},
 		"/secret": {Version: -1, Err: zk.ErrNoAuth},
@@ -33,32 +33,32 @@ func TestTreeOfAnEngineSnapshot(t *testing.T) {
 
 func TestUnreadableZnodes(t *testing.T) {
 	tr := unreadableTree()
-	doc := readDocument(tr)
-	assert.Equal(t, `{"open":1}`, string(doc.data))
-	require.Len(t, doc.skipped, 1)
-	assert.Equal(t, "/secret", doc.skipped[0].rel)
-	assert.ErrorIs(t, doc.skipped[0].reason, errUnreadable)
-	assert.Contains(t, doc.skipped[0].describe(defaultPrefix), "/micro-config/secret: not readable: zk: not authenticated")
+	doc := ReadDocument(tr)
+	assert.Equal(t, `{"open":1}`, string(doc.Data))
+	require.Len(t, doc.Skipped, 1)
+	assert.Equal(t, "/secret", doc.Skipped[0].rel)
+	assert.ErrorIs(t, doc.Skipped[0].reason, errUnreadable)
+	assert.Contains(t, doc.Skipped[0].Describe(DefaultPrefix), "/micro-config/secret: not readable: zk: not authenticated")
 
 	// Writing back what was read leaves it alone.
-	ops, err := planWrite(defaultPrefix, tr, doc.data, testACL)
+	ops, err := PlanWrite(DefaultPrefix, tr, doc.Data, testACL)
 	require.NoError(t, err)
 	assert.Empty(t, describeOps(ops))
 
 	// A document that gives it a value sets it unconditionally: its
 	// version is unknown (ZooKeeper refuses if its ACL does not grant
 	// WRITE).
-	ops, err = planWrite(defaultPrefix, tr, []byte(`{"open":1,"secret":""}`), testACL)
+	ops, err = PlanWrite(DefaultPrefix, tr, []byte(`{"open":1,"secret":""}`), testACL)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"set /micro-config/secret v-1 "}, describeOps(ops))
 
 	// Removing its parent deletes it, unconditionally too.
-	tr = treeOf(&engine.TreeSnapshot{Root: defaultPrefix, Nodes: map[string]*engine.TreeNode{
+	tr = TreeOf(&engine.TreeSnapshot{Root: DefaultPrefix, Nodes: map[string]*engine.TreeNode{
 		"":            {Children: []string{"dir"}},
 		"/dir":        {Children: []string{"secret"}},
 		"/dir/secret": {Version: -1, Err: zk.ErrNoAuth},
 	}})
-	ops, err = planWrite(defaultPrefix, tr, []byte(`{}`), testACL)
+	ops, err = PlanWrite(DefaultPrefix, tr, []byte(`{}`), testACL)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"delete /micro-config/dir/secret v-1", "delete /micro-config/dir v0"}, describeOps(ops))
 }

@@ -1,4 +1,4 @@
-package zkconfig
+package configdoc
 
 import (
 	"fmt"
@@ -180,11 +180,11 @@ func TestPlanWrite(t *testing.T) {
 			if tt.nodes != nil {
 				snap = buildTree(t, tt.nodes)
 			}
-			ops, err := planWrite(defaultPrefix, snap, []byte(tt.doc), testACL)
+			ops, err := PlanWrite(DefaultPrefix, snap, []byte(tt.doc), testACL)
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, describeOps(ops))
 
-			after, err := applyMulti(snap, defaultPrefix, ops)
+			after, err := applyMulti(snap, DefaultPrefix, ops)
 			require.NoError(t, err, "the plan applies as one multi")
 			assertHolds(t, after, tt.doc)
 		})
@@ -193,12 +193,12 @@ func TestPlanWrite(t *testing.T) {
 
 // assertHolds checks that the snapshot reads as doc, up to JSON
 // normalization, and that writing doc to it again changes nothing.
-func assertHolds(t *testing.T, snap *tree, doc string) {
+func assertHolds(t *testing.T, snap *Tree, doc string) {
 	t.Helper()
 	want, err := parseDocument([]byte(doc))
 	require.NoError(t, err)
-	require.Equal(t, string(appendJSON(nil, want)), string(readDocument(snap).data), "read after write")
-	again, err := planWrite(defaultPrefix, snap, []byte(doc), testACL)
+	require.Equal(t, string(appendJSON(nil, want)), string(ReadDocument(snap).Data), "read after write")
+	again, err := PlanWrite(DefaultPrefix, snap, []byte(doc), testACL)
 	require.NoError(t, err)
 	require.Empty(t, describeOps(again), "writing the same document again")
 }
@@ -208,7 +208,7 @@ func TestPlanWriteDetails(t *testing.T) {
 	snap.nodes["/a"].version = 7
 	snap.nodes["/b"].version = 9
 	acl := zk.DigestACL(zk.PermAll, "user", "secret")
-	ops, err := planWrite("/apps/prod", snap, []byte(`{"a":2,"c":3}`), acl)
+	ops, err := PlanWrite("/apps/prod", snap, []byte(`{"a":2,"c":3}`), acl)
 	require.NoError(t, err)
 	require.Len(t, ops, 3)
 
@@ -230,21 +230,21 @@ func TestPlanWriteFailsOnConcurrentChange(t *testing.T) {
 	tests := []struct {
 		name    string
 		doc     string
-		changed func(t *tree) // what another writer did after the snapshot
+		changed func(t *Tree) // what another writer did after the snapshot
 		want    error
 	}{
-		{"set of a changed znode", `{"a":2,"b":{"x":1}}`, func(t *tree) { t.nodes["/a"].version++ }, zk.ErrBadVersion},
-		{"delete of a changed znode", `{"a":1}`, func(t *tree) { t.nodes["/b/x"].version++ }, zk.ErrBadVersion},
-		{"delete of a znode that gained a child", `{"a":1}`, func(t *tree) { _ = t.setNode("/b/new", nil, 0) }, zk.ErrNotEmpty},
-		{"create of a znode created since", `{"a":1,"b":{"x":1},"c":1}`, func(t *tree) { _ = t.setNode("/c", nil, 0) }, zk.ErrNodeExists},
+		{"set of a changed znode", `{"a":2,"b":{"x":1}}`, func(t *Tree) { t.nodes["/a"].version++ }, zk.ErrBadVersion},
+		{"delete of a changed znode", `{"a":1}`, func(t *Tree) { t.nodes["/b/x"].version++ }, zk.ErrBadVersion},
+		{"delete of a znode that gained a child", `{"a":1}`, func(t *Tree) { _ = t.setNode("/b/new", nil, 0) }, zk.ErrNotEmpty},
+		{"create of a znode created since", `{"a":1,"b":{"x":1},"c":1}`, func(t *Tree) { _ = t.setNode("/c", nil, 0) }, zk.ErrNodeExists},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ops, err := planWrite(defaultPrefix, snap, []byte(tt.doc), testACL)
+			ops, err := PlanWrite(DefaultPrefix, snap, []byte(tt.doc), testACL)
 			require.NoError(t, err)
 			server := snap.clone()
 			tt.changed(server)
-			_, err = applyMulti(server, defaultPrefix, ops)
+			_, err = applyMulti(server, DefaultPrefix, ops)
 			require.ErrorIs(t, err, tt.want)
 		})
 	}
@@ -283,12 +283,12 @@ func TestPlanWriteRefuses(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			prefix, acl := tt.prefix, tt.acl
 			if prefix == "" {
-				prefix = defaultPrefix
+				prefix = DefaultPrefix
 			}
 			if acl == nil {
 				acl = testACL
 			}
-			ops, err := planWrite(prefix, empty, []byte(tt.doc), acl)
+			ops, err := PlanWrite(prefix, empty, []byte(tt.doc), acl)
 			require.Error(t, err)
 			assert.Nil(t, ops)
 			assert.True(t, strings.HasPrefix(err.Error(), "zookeeper: "), err.Error())
@@ -316,14 +316,14 @@ func manyKeys(n int) string {
 func TestPlanWriteSizeLimit(t *testing.T) {
 	snap := buildTree(t, map[string]string{"": ""})
 	// Everything in the request but the value's bytes.
-	overhead := requestBytes([]any{&zk.CreateRequest{Path: defaultPrefix + "/k", Acl: testACL}})
+	overhead := requestBytes([]any{&zk.CreateRequest{Path: DefaultPrefix + "/k", Acl: testACL}})
 	fits := strings.Repeat("x", maxRequestBytes-overhead)
 
-	ops, err := planWrite(defaultPrefix, snap, []byte(`{"k":"`+fits+`"}`), testACL)
+	ops, err := PlanWrite(DefaultPrefix, snap, []byte(`{"k":"`+fits+`"}`), testACL)
 	require.NoError(t, err)
 	require.Len(t, ops, 1)
 	assert.Equal(t, maxRequestBytes, requestBytes(ops))
 
-	_, err = planWrite(defaultPrefix, snap, []byte(`{"k":"`+fits+`x"}`), testACL)
+	_, err = PlanWrite(DefaultPrefix, snap, []byte(`{"k":"`+fits+`x"}`), testACL)
 	require.ErrorContains(t, err, "over ZooKeeper's limit")
 }

@@ -1,4 +1,4 @@
-package zkconfig
+package configdoc
 
 import (
 	"bytes"
@@ -38,7 +38,7 @@ func TestReadDocument(t *testing.T) {
 			skips: []wantSkip{{"", errDataIgnored}},
 		},
 		{
-			name: "layout of the package doc",
+			name: "layout of zkconfig's package doc",
 			nodes: map[string]string{
 				"": "", "/database": "", "/database/address": "10.0.0.7", "/database/port": "3306",
 				"/database/tags": `["a","b"]`, "/greeting": `"42"`, "/limits": "{}",
@@ -107,24 +107,24 @@ func TestReadDocument(t *testing.T) {
 			if tt.nodes != nil {
 				tr = buildTree(t, tt.nodes)
 			}
-			doc := readDocument(tr)
-			assert.Equal(t, tt.want, string(doc.data))
-			require.True(t, json.Valid(doc.data))
-			assert.Equal(t, md5Hex(doc.data), doc.checksum)
-			require.Len(t, doc.skipped, len(tt.skips), "skipped: %v", doc.skipped)
+			doc := ReadDocument(tr)
+			assert.Equal(t, tt.want, string(doc.Data))
+			require.True(t, json.Valid(doc.Data))
+			assert.Equal(t, md5Hex(doc.Data), doc.Checksum)
+			require.Len(t, doc.Skipped, len(tt.skips), "skipped: %v", doc.Skipped)
 			for i, s := range tt.skips {
-				assert.Equal(t, s.rel, doc.skipped[i].rel)
-				assert.ErrorIs(t, doc.skipped[i].reason, s.err)
+				assert.Equal(t, s.rel, doc.Skipped[i].rel)
+				assert.ErrorIs(t, doc.Skipped[i].reason, s.err)
 			}
 		})
 	}
 }
 
 func TestSkippedDescribe(t *testing.T) {
-	doc := readDocument(buildTree(t, map[string]string{"": "", "/a": "x", "/a/b": "\xff", "/a/%41": ""}))
+	doc := ReadDocument(buildTree(t, map[string]string{"": "", "/a": "x", "/a/b": "\xff", "/a/%41": ""}))
 	var lines []string
-	for _, s := range doc.skipped {
-		lines = append(lines, s.describe(defaultPrefix))
+	for _, s := range doc.Skipped {
+		lines = append(lines, s.Describe(DefaultPrefix))
 	}
 	assert.Equal(t, []string{
 		"zookeeper: config znode /micro-config/a: data ignored: the znode has children",
@@ -141,7 +141,7 @@ func md5Hex(b []byte) string {
 
 func TestReadDocumentIsDeterministic(t *testing.T) {
 	nodes := map[string]string{"": "", "/z": "1", "/a": "", "/a/y": "[3,2]", "/a/b": `{"q":1,"p":2}`, "/m": "s"}
-	first := readDocument(buildTree(t, nodes))
+	first := ReadDocument(buildTree(t, nodes))
 	// The same znodes recorded in another order (children of a parent
 	// added in reverse) read the same.
 	tr := newTree()
@@ -149,14 +149,14 @@ func TestReadDocumentIsDeterministic(t *testing.T) {
 	for _, rel := range []string{"/z", "/m", "/a", "/a/y", "/a/b"} {
 		require.NoError(t, tr.setNode(rel, []byte(nodes[rel]), 1))
 	}
-	second := readDocument(tr)
-	assert.Equal(t, string(first.data), string(second.data))
-	assert.Equal(t, first.checksum, second.checksum)
-	assert.Equal(t, `{"a":{"b":{"p":2,"q":1},"y":[3,2]},"m":"s","z":1}`, string(first.data))
+	second := ReadDocument(tr)
+	assert.Equal(t, string(first.Data), string(second.Data))
+	assert.Equal(t, first.Checksum, second.Checksum)
+	assert.Equal(t, `{"a":{"b":{"p":2,"q":1},"y":[3,2]},"m":"s","z":1}`, string(first.Data))
 
 	changed := buildTree(t, nodes)
 	require.NoError(t, changed.setNode("/z", []byte("2"), 2))
-	assert.NotEqual(t, first.checksum, readDocument(changed).checksum)
+	assert.NotEqual(t, first.Checksum, ReadDocument(changed).Checksum)
 }
 
 // TestReadDocumentLargeValues reads values as large as a znode holds (1 MiB
@@ -168,11 +168,11 @@ func TestReadDocumentLargeValues(t *testing.T) {
 	bin := bytes.Repeat([]byte{0xff}, size)
 	tr := buildTree(t, map[string]string{"": "", "/str": str, "/arr": arr, "/bin": string(bin), "/quoted": `"` + str[:size-2] + `"`})
 
-	doc := readDocument(tr)
-	require.Len(t, doc.skipped, 1)
-	assert.Equal(t, "/bin", doc.skipped[0].rel)
+	doc := ReadDocument(tr)
+	require.Len(t, doc.Skipped, 1)
+	assert.Equal(t, "/bin", doc.Skipped[0].rel)
 	var got map[string]any
-	require.NoError(t, json.Unmarshal(doc.data, &got))
+	require.NoError(t, json.Unmarshal(doc.Data, &got))
 	assert.Len(t, got["str"], size)
 	assert.Len(t, got["arr"], (size-2)/2+1)
 	assert.Len(t, got["quoted"], size-2)
@@ -270,22 +270,22 @@ func FuzzReadDocument(f *testing.F) {
 		require.NoError(t, tr.setNode("/"+name1+"/"+name2, data2, 0))
 		require.NoError(t, tr.setNode("/"+name2, data2, 0))
 
-		doc := readDocument(tr)
-		again := readDocument(tr)
-		require.Equal(t, doc.data, again.data, "deterministic")
-		require.Equal(t, md5Hex(doc.data), doc.checksum)
+		doc := ReadDocument(tr)
+		again := ReadDocument(tr)
+		require.Equal(t, doc.Data, again.Data, "deterministic")
+		require.Equal(t, md5Hex(doc.Data), doc.Checksum)
 		var obj map[string]any
-		require.NoError(t, json.Unmarshal(doc.data, &obj), "%q", doc.data)
-		canon, err := parseDocument(doc.data)
+		require.NoError(t, json.Unmarshal(doc.Data, &obj), "%q", doc.Data)
+		canon, err := parseDocument(doc.Data)
 		require.NoError(t, err, "a document read can be written")
-		require.Equal(t, string(doc.data), string(appendJSON(nil, canon)), "a document read is canonical")
-		for _, s := range doc.skipped {
+		require.Equal(t, string(doc.Data), string(appendJSON(nil, canon)), "a document read is canonical")
+		for _, s := range doc.Skipped {
 			known := errors.Is(s.reason, errBadName) || errors.Is(s.reason, errNotText) ||
 				errors.Is(s.reason, errDataIgnored) || errors.Is(s.reason, errUnreadable)
 			require.True(t, known, "%s: %v", s.rel, s.reason)
 		}
 
-		ops, err := planWrite(defaultPrefix, tr, doc.data, testACL)
+		ops, err := PlanWrite(DefaultPrefix, tr, doc.Data, testACL)
 		require.NoError(t, err)
 		require.Empty(t, ops, "writing back what was read changes nothing")
 	})

@@ -1,4 +1,4 @@
-package zkconfig
+package configdoc
 
 import (
 	"encoding/binary"
@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestRequestBytesMatchesTheWire checks the size planWrite counts against
+// TestRequestBytesMatchesTheWire checks the size PlanWrite counts against
 // the bytes go-zookeeper sends: a zk.Conn talks to a scripted server over an
 // in-memory pipe, which measures each multi request and refuses it.
 func TestRequestBytesMatchesTheWire(t *testing.T) {
@@ -48,7 +48,7 @@ func TestRequestBytesMatchesTheWire(t *testing.T) {
 // mustPlan plans doc over a missing subtree.
 func mustPlan(t *testing.T, doc string) []any {
 	t.Helper()
-	ops, err := planWrite(defaultPrefix, newTree(), []byte(doc), testACL)
+	ops, err := PlanWrite(DefaultPrefix, newTree(), []byte(doc), testACL)
 	require.NoError(t, err)
 	return ops
 }

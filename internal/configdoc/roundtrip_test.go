@@ -1,4 +1,4 @@
-package zkconfig
+package configdoc
 
 import (
 	"encoding/json"
@@ -58,7 +58,7 @@ func randomObject(r *rand.Rand, depth int) map[string]any {
 
 // randomJunk adds to snap znodes a reader skips: names that are not keys,
 // data that is not text, data on znodes with children.
-func randomJunk(t testing.TB, r *rand.Rand, snap *tree) {
+func randomJunk(t testing.TB, r *rand.Rand, snap *Tree) {
 	t.Helper()
 	for range r.IntN(3) {
 		parents := slices.Sorted(maps.Keys(snap.nodes))
@@ -75,20 +75,20 @@ func randomJunk(t testing.TB, r *rand.Rand, snap *tree) {
 // checkRoundTrip writes doc over snap and checks the result: the plan
 // applies as one multi, the subtree then reads as doc (up to JSON
 // normalization), and writing doc again changes nothing.
-func checkRoundTrip(t testing.TB, snap *tree, doc []byte) *tree {
+func checkRoundTrip(t testing.TB, snap *Tree, doc []byte) *Tree {
 	t.Helper()
-	ops, err := planWrite(defaultPrefix, snap, doc, testACL)
+	ops, err := PlanWrite(DefaultPrefix, snap, doc, testACL)
 	if err != nil {
 		require.Nil(t, ops, "a refused document has no plan")
 		require.True(t, strings.HasPrefix(err.Error(), "zookeeper: "), err.Error())
 		return nil
 	}
-	after, err := applyMulti(snap, defaultPrefix, ops)
+	after, err := applyMulti(snap, DefaultPrefix, ops)
 	require.NoError(t, err, "plan %q", describeOps(ops))
 	want, err := parseDocument(doc)
 	require.NoError(t, err)
-	require.Equal(t, string(appendJSON(nil, want)), string(readDocument(after).data), "read after writing %s", doc)
-	again, err := planWrite(defaultPrefix, after, doc, testACL)
+	require.Equal(t, string(appendJSON(nil, want)), string(ReadDocument(after).Data), "read after writing %s", doc)
+	again, err := PlanWrite(DefaultPrefix, after, doc, testACL)
 	require.NoError(t, err)
 	require.Empty(t, describeOps(again), "writing %s again", doc)
 	return after
@@ -129,8 +129,8 @@ func FuzzDocumentRoundTrip(f *testing.F) {
 	f.Fuzz(func(t *testing.T, before, after []byte, junkName string, junkData []byte) {
 		snap := newTree()
 		require.NoError(t, snap.setNode("", nil, 0))
-		if ops, err := planWrite(defaultPrefix, snap, before, testACL); err == nil {
-			snap, err = applyMulti(snap, defaultPrefix, ops)
+		if ops, err := PlanWrite(DefaultPrefix, snap, before, testACL); err == nil {
+			snap, err = applyMulti(snap, DefaultPrefix, ops)
 			require.NoError(t, err)
 		}
 		if junkName != "" && !strings.Contains(junkName, "/") {
