@@ -15,7 +15,7 @@ FUZZ_TARGETS = \
 	./internal/configdoc:FuzzReadDocument \
 	./internal/configdoc:FuzzDocumentRoundTrip
 
-.PHONY: test short zookeeper vet fuzz fuzz-long soak demo bench
+.PHONY: test short zookeeper vet fuzz fuzz-long soak demo bench scale
 
 test: zookeeper vet
 	$(GO) test -race -count=1 -timeout 9m ./...
@@ -58,3 +58,9 @@ soak: zookeeper
 # Side-by-side benchmark against the old plugin (bench/ is its own module).
 bench: zookeeper
 	@scripts/bench.sh
+
+# The fleet benchmark: 100,000 nodes over 10,000 services on a 3-node
+# loopback ensemble, a process watching all of it (RSS, time to be in sync
+# beside a raw client's, warm lookups). A few minutes; not part of make test.
+scale: zookeeper
+	@scripts/bench.sh -fleet -heap 1024

@@ -83,6 +83,11 @@ func main() {
 		log.SetOutput(io.Discard) // zk's own log lines
 		os.Exit(watchChild(os.Args[2:]))
 	}
+	if len(os.Args) > 1 && os.Args[1] == "fleet-child" {
+		log.SetOutput(io.Discard)
+		flag.CommandLine.Parse(nil) //nolint:errcheck // defaults only
+		os.Exit(fleetChildMain(os.Args[2:]))
+	}
 	flag.Parse()
 	log.SetOutput(io.Discard) // zk's and the old plugin's log lines
 
@@ -173,6 +178,9 @@ func run() error {
 	}
 	all := len(want) == 0
 
+	if *flagFleet {
+		return runFleet(x)
+	}
 	x.warmUp()
 	x.floor()
 	steps := []struct {

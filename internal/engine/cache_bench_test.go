@@ -3,6 +3,9 @@ package engine
 import (
 	"context"
 	"fmt"
+	"os"
+	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"testing"
@@ -88,4 +91,71 @@ func BenchmarkColdLookup(b *testing.B) {
 		}
 		b.ReportMetric(float64(packetsReceived(b, srv.Addr)-start)/float64(b.N), "packets/op")
 	})
+}
+
+// BenchmarkWatchAllMemory reports the Go heap a registry holds per node
+// once a Watch of every service is in sync (after a GC), and the time to
+// be in sync, for a fleet written straight into ZooKeeper. The fleet
+// benchmark (make scale) measures the same at 100,000 nodes on an
+// ensemble, in a process of its own; this one is for profiling:
+//
+//	go test -run '^$' -bench BenchmarkWatchAllMemory -benchtime 1x -memprofile mem.out ./internal/engine
+func BenchmarkWatchAllMemory(b *testing.B) {
+	const services, per = 2000, 10
+	srv := zktest.Start(b, zktest.JVMFlags("-Xmx512m"))
+	raw := rawConn(b, srv.Addr)
+	ops := []any{&zk.CreateRequest{Path: "/micro-registry", Acl: zk.WorldACL(zk.PermAll)}}
+	flush := func() {
+		_, err := raw.Multi(ops...)
+		require.NoError(b, err)
+		ops = ops[:0]
+	}
+	for i := range services {
+		name := fmt.Sprintf("svc-%05d", i)
+		ops = append(ops, &zk.CreateRequest{Path: "/micro-registry/" + name, Acl: zk.WorldACL(zk.PermAll)})
+		s := svc(name, "1.0.0", ids(name, per)...)
+		s.Endpoints = []*Endpoint{{Name: "Greeter.Hello", Metadata: map[string]string{"stream": "false"},
+			Request:  &Value{Name: "Request", Type: "Request", Values: []*Value{{Name: "name", Type: "string"}}},
+			Response: &Value{Name: "Response", Type: "Response", Values: []*Value{{Name: "msg", Type: "string"}}}}}
+		for _, n := range s.Nodes {
+			n.Metadata = map[string]string{"broker": "http", "protocol": "grpc", "registry": "zookeeper", "server": "grpc", "transport": "grpc"}
+			data, err := encodeNode(s, n)
+			require.NoError(b, err)
+			ops = append(ops, &zk.CreateRequest{Path: "/micro-registry/" + name + "/" + n.Id, Data: data, Acl: zk.WorldACL(zk.PermAll)})
+		}
+		if len(ops) > 500 {
+			flush()
+		}
+	}
+	flush()
+	ctx := context.Background()
+	var ms runtime.MemStats
+	if os.Getenv("ZKMICRO_HEAPPROFILE") != "" {
+		runtime.MemProfileRate = 1 // every allocation, for an exact profile
+	}
+	for i := 0; i < b.N; i++ {
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		before := ms.HeapInuse
+		start := time.Now()
+		r := NewRegistry(Options{Addrs: []string{srv.Addr}, Timeout: time.Minute})
+		w, err := r.Watch(ctx, "", nil)
+		require.NoError(b, err)
+		took := time.Since(start)
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		b.ReportMetric(float64(ms.HeapInuse-before)/(services*per), "heapB/node")
+		if p := os.Getenv("ZKMICRO_HEAPPROFILE"); p != "" {
+			f, err := os.Create(p)
+			require.NoError(b, err)
+			require.NoError(b, pprof.WriteHeapProfile(f))
+			require.NoError(b, f.Close())
+		}
+		b.ReportMetric(took.Seconds(), "sync-s")
+		got, err := r.ListServices(ctx)
+		require.NoError(b, err)
+		require.Len(b, got, services)
+		w.Stop()
+		require.NoError(b, r.Close())
+	}
 }

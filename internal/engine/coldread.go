@@ -78,8 +78,8 @@ func readData(ctx context.Context, c *conn, paths []string) ([]readResult, error
 // decodeAll decodes read znodes into services grouped by name and
 // version, skipping (and logging) what is not a registration.
 func decodeAll(cfg Config, f *format, refs []nodeRef, paths []string, got []readResult) []*Service {
-	nodes := make([]*Service, 0, len(got))
-	d := f.decoder()
+	nodes := make([]headNode, 0, len(got))
+	d := f.decoder(nil)
 	for i, z := range got {
 		if errors.Is(z.dataErr, zk.ErrNoNode) {
 			continue
@@ -88,14 +88,14 @@ func decodeAll(cfg Config, f *format, refs []nodeRef, paths []string, got []read
 			cfg.logger.Logf(LevelWarn, "zookeeper: skipping %s: %v", shortPath(paths[i]), z.dataErr)
 			continue
 		}
-		s, err := d.decode(refs[i], z.data)
+		head, node, err := d.decode(refs[i], z.data)
 		if err != nil {
 			if !errors.Is(err, errPublishedHere) {
 				cfg.logger.Logf(LevelWarn, "zookeeper: skipping %s: %v", shortPath(paths[i]), err)
 			}
 			continue
 		}
-		nodes = append(nodes, s)
+		nodes = append(nodes, headNode{head, &node})
 	}
-	return groupByVersion(nodes)
+	return groupNodes(nodes)
 }

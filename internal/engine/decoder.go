@@ -3,16 +3,11 @@ package engine
 import (
 	"bytes"
 	"encoding/json"
-	"maps"
 )
 
 // nodesKey starts the node list of a payload; encodeNode (like the old
 // plugin) writes it last, after the service-level fields.
 const nodesKey = `"nodes":[`
-
-// nodeOnlyHead wraps the node of a payload into a payload of its own, so
-// that decodeNode validates the node exactly as it does in a full payload.
-const nodeOnlyHead = `{"name":"-","nodes":[`
 
 // maxSharedParts bounds the service-level parts a sharedDecoder keeps; it
 // starts afresh when it would hold more.
@@ -23,10 +18,10 @@ const maxSharedParts = 16
 // endpoints: everything before the node) once for all payloads that carry
 // the same bytes there, which the nodes of one version of a service do.
 // Decoding such a payload then decodes only its node, and the services
-// returned share one Metadata map and one Endpoints slice, and their nodes
-// one Metadata map when it is equal (go-micro gives every node of a service
-// the same): they must be treated as read-only, like everything the mirror
-// holds.
+// returned share one Metadata map and one Endpoints slice; with a pool,
+// every metadata map equal to one decoded before is that one (go-micro
+// gives every node of a fleet the same): they must be treated as
+// read-only, like everything the mirror holds.
 //
 // A part is shared only when it is plain enough that decoding any node
 // after it is independent of it: ASCII without escapes, a well-formed
@@ -38,59 +33,70 @@ const maxSharedParts = 16
 // A sharedDecoder is not safe for concurrent use.
 type sharedDecoder struct {
 	parts map[string]*sharedPart // by the payload's bytes before its node
+	pool  *mapPool               // interns metadata maps; nil: none
 }
 
-// sharedPart is a decoded service-level part and the metadata of the last
-// node decoded after it.
+// sharedPart is a decoded service-level part.
 type sharedPart struct {
-	svc      *Service // without nodes
-	nodeMeta map[string]string
+	svc *Service // without nodes
 }
 
 // decode returns what decodeNode(data) returns.
 func (d *sharedDecoder) decode(data []byte) (*Service, error) {
-	head, node, split := splitPayload(data)
+	head, node, err := d.decodeParts(data)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{Name: head.Name, Version: head.Version, Metadata: head.Metadata, Endpoints: head.Endpoints, Nodes: []*Node{&node}}, nil
+}
+
+// decodeParts returns what decodeNode(data) returns as its service-level
+// fields (head, without nodes: one value for every payload with the same
+// service part) and its node.
+func (d *sharedDecoder) decodeParts(data []byte) (*Service, Node, error) {
+	headBytes, nodeBytes, split := splitPayload(data)
 	if split {
-		if part := d.parts[string(head)]; part != nil {
-			if n, err := decodeNode(nodeOnly(node)); err == nil {
-				part.shareNodeMeta(n.Nodes[0])
-				return &Service{
-					Name:      part.svc.Name,
-					Version:   part.svc.Version,
-					Metadata:  part.svc.Metadata,
-					Endpoints: part.svc.Endpoints,
-					Nodes:     n.Nodes,
-				}, nil
+		if part := d.parts[string(headBytes)]; part != nil {
+			if n, ok := decodeNodePart(nodeBytes); ok {
+				n.Metadata = d.pool.intern(n.Metadata)
+				return part.svc, n, nil
 			}
 		}
 	}
 	s, err := decodeNode(data)
 	if err != nil {
-		return nil, err
+		return nil, Node{}, err
 	}
-	if split && sharable(head) {
+	head := &Service{Name: s.Name, Version: s.Version, Metadata: d.pool.intern(s.Metadata), Endpoints: s.Endpoints}
+	for _, e := range head.Endpoints {
+		e.Metadata = d.pool.intern(e.Metadata)
+	}
+	if split && sharable(headBytes) {
 		if d.parts == nil || len(d.parts) >= maxSharedParts {
 			d.parts = make(map[string]*sharedPart)
 		}
-		d.parts[string(head)] = &sharedPart{
-			svc:      &Service{Name: s.Name, Version: s.Version, Metadata: s.Metadata, Endpoints: s.Endpoints},
-			nodeMeta: s.Nodes[0].Metadata,
-		}
+		d.parts[string(headBytes)] = &sharedPart{svc: head}
 	}
-	return s, nil
+	node := *s.Nodes[0]
+	node.Metadata = d.pool.intern(node.Metadata)
+	return head, node, nil
 }
 
-// shareNodeMeta gives n the metadata map of the previous node when they are
-// equal, and remembers n's otherwise. Nil and empty maps are not shared:
-// they decode from different payloads.
-func (p *sharedPart) shareNodeMeta(n *Node) {
-	switch {
-	case n.Metadata == nil:
-	case p.nodeMeta != nil && maps.Equal(n.Metadata, p.nodeMeta):
-		n.Metadata = p.nodeMeta
-	default:
-		p.nodeMeta = n.Metadata
+// decodeNodePart decodes the node part of a payload (what lies between
+// its `"nodes":[` and the closing "]}") as decodeNode decodes the one node
+// of a payload: one JSON object with a non-empty id. It reports false for
+// anything else, for the caller to decode the whole payload, which says
+// why it is not a registration.
+func decodeNodePart(b []byte) (Node, bool) {
+	var n Node
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || b[0] != '{' {
+		return n, false
 	}
+	if err := json.Unmarshal(b, &n); err != nil || n.Id == "" {
+		return Node{}, false
+	}
+	return n, true
 }
 
 // splitPayload splits a payload into its service-level head, up to and
@@ -128,12 +134,4 @@ func sharable(head []byte) bool {
 		return false
 	}
 	return json.Valid(append(head[:len(head):len(head)], ']', '}'))
-}
-
-// nodeOnly returns the payload of a service named "-" with node.
-func nodeOnly(node []byte) []byte {
-	b := make([]byte, 0, len(nodeOnlyHead)+len(node)+2)
-	b = append(b, nodeOnlyHead...)
-	b = append(b, node...)
-	return append(b, ']', '}')
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -14,7 +15,7 @@ func TestSharedDecoderSharesServicePart(t *testing.T) {
 	pb, err := encodeNode(s, s.Nodes[1])
 	require.NoError(t, err)
 
-	var d sharedDecoder
+	d := sharedDecoder{pool: newMapPool()}
 	a, err := d.decode(pa)
 	require.NoError(t, err)
 	b, err := d.decode(pb)
@@ -29,6 +30,39 @@ func TestSharedDecoderSharesServicePart(t *testing.T) {
 	assert.Equal(t, "x", b.Metadata["probe"], "service metadata is shared")
 	a.Nodes[0].Metadata["probe"] = "y"
 	assert.Equal(t, "y", b.Nodes[0].Metadata["probe"], "equal node metadata is shared")
+
+	// Across services (decoders), through the pool.
+	d2 := sharedDecoder{pool: newMapPool()}
+	x, err := d2.decode(pa)
+	require.NoError(t, err)
+	other := testService("other", "c")
+	pc, err := encodeNode(other, other.Nodes[0])
+	require.NoError(t, err)
+	c, err := (&sharedDecoder{pool: d2.pool}).decode(pc)
+	require.NoError(t, err)
+	assert.True(t, sameMap(x.Nodes[0].Metadata, c.Nodes[0].Metadata), "a pool shares equal maps between services")
+}
+
+// sameMap reports whether a and b are one map.
+func sameMap(a, b map[string]string) bool {
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+}
+
+func TestMapPool(t *testing.T) {
+	p := newMapPool()
+	assert.Nil(t, p.intern(nil))
+	empty := map[string]string{}
+	assert.True(t, sameMap(empty, p.intern(empty)))
+	assert.False(t, sameMap(empty, p.intern(map[string]string{})), "empty maps are not pooled")
+	a := map[string]string{"k": "v", "x": "y"}
+	assert.True(t, sameMap(a, p.intern(a)), "the first map is kept")
+	assert.True(t, sameMap(a, p.intern(map[string]string{"x": "y", "k": "v"})), "an equal map gives the pooled one")
+	c := map[string]string{"k": "v"}
+	assert.True(t, sameMap(c, p.intern(c)), "a different map is its own")
+	d := map[string]string{"k": "w", "x": "y"}
+	assert.True(t, sameMap(d, p.intern(d)))
+	var nilPool *mapPool
+	assert.True(t, sameMap(c, nilPool.intern(c)))
 }
 
 func TestSharedDecoderMatchesDecodeNode(t *testing.T) {

@@ -16,7 +16,10 @@
 //   - config.go, tls.go: Options resolved and validated into a Config.
 //   - layout.go: the znode layout, built and parsed in one place; payload.go
 //     and decoder.go: the stored JSON. Together they are the compatibility
-//     contract with the older plugin.
+//     contract with the older plugin. curator.go: Apache Curator's service
+//     discovery layout and JSON, the contract with Java services.
+//     format.go: a layout with its codec, what an owner and a mirror work
+//     in (ours always, Curator's when the options ask).
 //   - dial.go, dialcancel.go, conn.go, reads.go: one ZooKeeper connection
 //     (conn), how it is dialled, and the fan-out readers that keep many
 //     reads in flight.
@@ -28,15 +31,21 @@
 //     the client and of what is built on it.
 //   - owner.go, znodes.go, dirguard.go: the registry's own ephemeral nodes,
 //     kept alive across disconnects, expiries and deletions by others.
-//   - mirror.go, mirror_sync.go, coldread.go: the watch-fed mirror that
-//     answers lookups, and the direct reads used when it cannot.
+//     nodemeta.go: node metadata the registry sets by itself (soft load
+//     balancing's load, weight and status; an operator's drain).
+//   - watchwork.go, reads.go: what the two watch-fed caches share: work
+//     marked by watch events, and the one fan-out reader.
+//   - mirror.go, mirror_sync.go, mappool.go, coldread.go: the watch-fed
+//     mirror that answers lookups (its metadata maps interned), and the
+//     direct reads used when it cannot.
 //   - restore.go: what happens to the owner and the mirror when a new
 //     session replaces an expired one, in one place.
 //   - watcher.go: Watcher, the exact per-node diff of a mirrored view.
 //   - registry.go: Registry, which ties them together; metrics.go: its
 //     counts.
-//   - tree.go, tree_sync.go: Tree, the watched copy of a whole subtree (the
-//     config source's), and its worker.
+//   - tree.go, tree_sync.go, tree_guard.go: Tree, the watched copy of a
+//     whole subtree (the config source's), its worker, and its refusal of
+//     a subtree others may change.
 //   - diagnostics.go: the named calls the zkmicro command's doctor and
 //     prune need beyond the registry's API (no raw zk.Conn leaves the
 //     engine).

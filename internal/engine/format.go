@@ -19,15 +19,18 @@ type format struct {
 	// dir returns the directory of the service called name, false when the
 	// format cannot hold it.
 	dir func(name string) (dirRef, bool)
-	// decoder returns a decoder of node data for one service directory.
-	decoder func() nodeDecoder
+	// decoder returns a decoder of node data for one service directory,
+	// interning metadata maps in pool (nil: none).
+	decoder func(pool *mapPool) nodeDecoder
 }
 
 // nodeDecoder decodes the data of the node znode at ref: a registration,
-// or an error saying why it is not one (readers skip and log it). It is
-// used by one goroutine at a time.
+// as its service-level fields (head, without nodes; the decoder may share
+// it between nodes of one version) and its node, or an error saying why it
+// is not one (readers skip and log it). It is used by one goroutine at a
+// time.
 type nodeDecoder interface {
-	decode(ref nodeRef, data []byte) (*Service, error)
+	decode(ref nodeRef, data []byte) (head *Service, node Node, err error)
 }
 
 // microFormat is ours: the older plugin's layout and payload.
@@ -36,8 +39,8 @@ var microFormat = &format{
 	layout: func(cfg Config) (layout, bool) { return cfg.layout, true },
 	ref:    func(name, id string) (nodeRef, error) { return refOf(name, id), nil },
 	dir:    func(name string) (dirRef, bool) { return EscapeSegment(name), true },
-	decoder: func() nodeDecoder {
-		return &microDecoder{}
+	decoder: func(pool *mapPool) nodeDecoder {
+		return &microDecoder{sharedDecoder{pool: pool}}
 	},
 }
 
@@ -45,8 +48,8 @@ var microFormat = &format{
 // version's nodes (sharedDecoder).
 type microDecoder struct{ sharedDecoder }
 
-func (d *microDecoder) decode(_ nodeRef, data []byte) (*Service, error) {
-	return d.sharedDecoder.decode(data)
+func (d *microDecoder) decode(_ nodeRef, data []byte) (*Service, Node, error) {
+	return d.sharedDecoder.decodeParts(data)
 }
 
 // curatorFormat is Apache Curator's service discovery (curator.go).
@@ -62,26 +65,28 @@ var curatorFormat = &format{
 	dir: func(name string) (dirRef, bool) {
 		return name, checkCuratorSegment("service name", name) == nil
 	},
-	decoder: func() nodeDecoder { return curatorDecoder{} },
+	decoder: func(pool *mapPool) nodeDecoder { return curatorDecoder{pool} },
 }
 
 // curatorDecoder decodes Curator service instances. An instance a go-micro
 // registry published (curator.origin "go-micro") is left out: that
 // registry registered the same node in our layout, where it is read.
-type curatorDecoder struct{}
+type curatorDecoder struct{ pool *mapPool }
 
-func (curatorDecoder) decode(ref nodeRef, data []byte) (*Service, error) {
+func (d curatorDecoder) decode(ref nodeRef, data []byte) (*Service, Node, error) {
 	s, err := decodeCuratorInstance(data)
 	if err != nil {
-		return nil, err
+		return nil, Node{}, err
 	}
 	if err := matchCuratorRef(ref, s); err != nil {
-		return nil, err
+		return nil, Node{}, err
 	}
 	if s.Nodes[0].Metadata[MetaCuratorOrigin] == CuratorOriginGoMicro {
-		return nil, errPublishedHere
+		return nil, Node{}, errPublishedHere
 	}
-	return s, nil
+	node := *s.Nodes[0]
+	node.Metadata = d.pool.intern(node.Metadata)
+	return &Service{Name: s.Name, Version: s.Version, Metadata: d.pool.intern(s.Metadata), Endpoints: s.Endpoints}, node, nil
 }
 
 // errPublishedHere marks a Curator instance a go-micro registry published:

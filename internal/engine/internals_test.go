@@ -52,8 +52,8 @@ func peekMirrored(r *Registry, service string) ([]*Service, bool) {
 	}
 	var out []*Service
 	for _, n := range e.nodes {
-		if n.svc != nil {
-			out = append(out, n.svc)
+		if n.registration() {
+			out = append(out, n.service())
 		}
 	}
 	return out, true

@@ -48,6 +48,7 @@ const allKey = "\x00all"
 type mirror struct {
 	queue *workqueue.Queue
 	deps  mirrorDeps
+	pool  *mapPool // interns the metadata maps of what it decodes
 
 	mu        sync.Mutex // guards everything below and every mirroredService
 	connected bool       // the session is established
@@ -85,13 +86,36 @@ type mirroredService struct {
 
 // mirroredNode is one node znode: the SHA-256 of its data, which tells
 // whether a later read changed it (keeping the data itself would double
-// the mirror's memory), and the data decoded, nil when it is not a
-// registration. It is immutable and replaced on every change; nodes of one
-// service version share their service's Metadata and Endpoints (see
-// sharedDecoder).
+// the mirror's memory), and the data decoded: its service-level fields
+// (head: name, version, metadata, endpoints; shared by the nodes of one
+// version, see sharedDecoder), nil when the data is not a registration,
+// and its node, held here rather than in a one-node Service so that a
+// mirrored node costs one allocation (lookups point into it). It is
+// immutable and replaced on every change.
 type mirroredNode struct {
-	sum [sha256.Size]byte
-	svc *Service
+	sum  dataSum
+	head *Service // without nodes
+	node Node
+}
+
+// dataSum identifies a node's data: the first 128 bits of its SHA-256,
+// which no two versions of a node's data share by chance.
+type dataSum [16]byte
+
+// sumOf returns the dataSum of data.
+func sumOf(data []byte) dataSum {
+	full := sha256.Sum256(data)
+	return dataSum(full[:16])
+}
+
+// registration reports whether the node's data is a registration.
+func (n *mirroredNode) registration() bool { return n.head != nil }
+
+// service returns the node as a one-node Service, new but for its shared
+// fields, as watchers report it.
+func (n *mirroredNode) service() *Service {
+	h := n.head
+	return &Service{Name: h.Name, Version: h.Version, Metadata: h.Metadata, Endpoints: h.Endpoints, Nodes: []*Node{&n.node}}
 }
 
 // allServices is the mirrored list of service directories under the root.
@@ -110,6 +134,7 @@ func newMirror(deps mirrorDeps) *mirror {
 	return &mirror{
 		queue:    workqueue.New(50*time.Millisecond, 2*time.Second),
 		deps:     deps,
+		pool:     newMapPool(),
 		services: map[dirRef]*mirroredService{},
 		watchers: map[*Watcher]struct{}{},
 	}
@@ -130,7 +155,7 @@ func (m *mirror) serviceLocked(dir dirRef) *mirroredService {
 			nodes:    map[string]*mirroredNode{},
 			syncCh:   make(chan struct{}),
 			pending:  watchWork{paths: map[string]need{"": needList}},
-			decoder:  m.deps.format.decoder(),
+			decoder:  m.deps.format.decoder(m.pool),
 			lastUsed: time.Now(),
 		}
 		m.services[dir] = e
@@ -256,7 +281,7 @@ func (m *mirror) current(r nodeRef) *mirroredNode {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if e := m.services[r.dir]; e != nil {
-		if n := e.nodes[r.child]; n != nil && n.svc != nil {
+		if n := e.nodes[r.child]; n != nil && n.registration() {
 			return n
 		}
 	}
@@ -269,43 +294,51 @@ func (e *mirroredService) groupedLocked() []*Service {
 	if e.cached == nil {
 		children := make([]string, 0, len(e.nodes))
 		for c, n := range e.nodes {
-			if n.svc != nil {
+			if n.registration() {
 				children = append(children, c)
 			}
 		}
 		sort.Strings(children)
-		svcs := make([]*Service, 0, len(children))
-		for _, c := range children {
-			svcs = append(svcs, e.nodes[c].svc)
+		items := make([]headNode, len(children))
+		for i, c := range children {
+			n := e.nodes[c]
+			items[i] = headNode{n.head, &n.node}
 		}
-		e.cached = groupByVersion(svcs)
+		e.cached = groupNodes(items)
 	}
 	return e.cached
 }
 
-// groupByVersion merges single-node services into one service per name
-// and version, in order of first appearance; service-level fields come
-// from the first node of each group. The services returned are new; their
-// fields are shared with nodes.
-func groupByVersion(nodes []*Service) []*Service {
+// headNode is a node and its service-level fields.
+type headNode struct {
+	head *Service
+	node *Node
+}
+
+// groupNodes groups nodes into one service per name and version, in order
+// of first appearance; service-level fields come from the first node of
+// each group. The services returned are new; their fields and nodes are
+// shared.
+func groupNodes(items []headNode) []*Service {
 	type nameVersion struct{ name, version string }
 	groups := map[nameVersion]*Service{}
 	var out []*Service
-	for _, s := range nodes {
-		k := nameVersion{s.Name, s.Version}
+	for _, it := range items {
+		h := it.head
+		k := nameVersion{h.Name, h.Version}
 		g := groups[k]
 		if g == nil {
-			g = &Service{Name: s.Name, Version: s.Version, Metadata: s.Metadata, Endpoints: s.Endpoints}
+			g = &Service{Name: h.Name, Version: h.Version, Metadata: h.Metadata, Endpoints: h.Endpoints}
 			groups[k] = g
 			out = append(out, g)
 		}
-		g.Nodes = append(g.Nodes, s.Nodes...)
+		g.Nodes = append(g.Nodes, it.node)
 	}
 	return out
 }
 
 // mergeServices returns the services of a and b (each grouped by version,
-// as groupByVersion returns them), one per name and version: a service of
+// as groupNodes returns them), one per name and version: a service of
 // both gets the nodes of both. It returns a or b itself when the other is
 // empty; merged services are new, their fields shared.
 func mergeServices(a, b []*Service) []*Service {
@@ -465,10 +498,16 @@ func (m *mirror) await(ctx context.Context, ch chan struct{}) error {
 // subscribe adds w once what it watches is in sync, and sets its starting
 // view to the nodes there, so that it reports changes after this point.
 func (m *mirror) subscribe(ctx context.Context, w *Watcher) error {
+	// A watcher starts from the mirror's nodes as they are: it reports
+	// what changes after this (see Watcher), or, from empty, every node
+	// there first.
 	snapshot := func(e *mirroredService) {
+		if !w.fromEmpty {
+			return
+		}
 		for c, n := range e.nodes {
-			if n.svc != nil {
-				w.start(m.deps.index, nodeRef{e.dir, c}, n)
+			if n.registration() {
+				w.startFrom(m.deps.index, nodeRef{e.dir, c})
 			}
 		}
 	}

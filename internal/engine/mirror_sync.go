@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 
@@ -259,15 +258,18 @@ func (m *mirror) fetch(ctx context.Context, w syncWork) (fetched, error) {
 		if z.dataErr != nil {
 			continue
 		}
-		sum := sha256.Sum256(z.data)
+		sum := sumOf(z.data)
 		if old := w.known[c]; old != nil && old.sum == sum {
 			continue // unchanged
 		}
-		svc, derr := w.e.decoder.decode(nodeRef{w.e.dir, c}, z.data)
+		head, node, derr := w.e.decoder.decode(nodeRef{w.e.dir, c}, z.data)
 		if derr != nil && !errors.Is(derr, errPublishedHere) {
 			s.cfg.logger.Logf(LevelWarn, "zookeeper: skipping %s: %v", shortPath(reads[i].path), derr)
 		}
-		f.fresh[i] = &mirroredNode{sum: sum, svc: svc}
+		if node.Id == c {
+			node.Id = c // one string for the node's id and its key
+		}
+		f.fresh[i] = &mirroredNode{sum: sum, head: head, node: node}
 	}
 	return f, nil
 }
@@ -282,12 +284,22 @@ func (m *mirror) apply(w syncWork, f fetched) error {
 	if m.services[e.dir] != e {
 		return nil // evicted meanwhile
 	}
-	changed := map[string]bool{}
+	// changed maps each child whose registration changed to its node
+	// before (nil: none), for the watchers.
+	changed := map[string]*mirroredNode{}
+	before := func(c string, old *mirroredNode) {
+		if _, seen := changed[c]; !seen {
+			if old != nil && !old.registration() {
+				old = nil
+			}
+			changed[c] = old
+		}
+	}
 	drop := func(c string) {
 		if n, ok := e.nodes[c]; ok {
 			delete(e.nodes, c)
-			if n.svc != nil {
-				changed[c] = true
+			if n.registration() {
+				before(c, n)
 			}
 		}
 	}
@@ -322,8 +334,8 @@ func (m *mirror) apply(w syncWork, f fetched) error {
 		case f.fresh[i] != nil:
 			old := e.nodes[c]
 			e.nodes[c] = f.fresh[i]
-			if f.fresh[i].svc != nil || (old != nil && old.svc != nil) {
-				changed[c] = true
+			if f.fresh[i].registration() || (old != nil && old.registration()) {
+				before(c, old)
 			}
 		}
 	}

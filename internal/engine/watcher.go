@@ -31,19 +31,23 @@ type watchSource interface {
 }
 
 // Watcher reports the changes of one service, or of all services, fed by
-// the registry's mirror.
+// the registry's mirrors (one per format it reads).
 //
-// It keeps the view it last reported (node → state) and the set of nodes
-// the mirror says have changed since. Next compares each such node's view
-// with the mirror and reports the difference: "create" for a node it has
-// not reported, "update" when its data changed, "delete" (with the last
-// reported node) when it is gone. A node whose service version or name
-// changed is reported as a delete of the old and a create of the new,
-// which is how go-micro's registry/cache groups nodes. Changes that cancel
-// out before Next looks (a node created and deleted again) are not
-// reported: the watcher converges on the true set, it does not replay
-// history. Its memory is bounded by the number of nodes it watches,
-// however slowly Next is called.
+// A mirror's nodes are immutable and replaced on every change, and the
+// mirror tells each of its watchers every change with the node it replaced.
+// So a watcher keeps no copy of what it watches: what it last reported of a
+// node is the mirror's node, but for the nodes changed since, whose last
+// reported state it records (prev) until Next looks at them. Next compares
+// each such node's reported state with the mirror's and reports the
+// difference: "create" for a node it has not reported, "update" when its
+// data changed, "delete" (with the last reported node) when it is gone. A
+// node whose service version or name changed is reported as a delete of
+// the old and a create of the new, which is how go-micro's registry/cache
+// groups nodes. Changes that cancel out before Next looks (a node created
+// and deleted again) are not reported: the watcher converges on the true
+// set, it does not replay history. Its memory is bounded by the number of
+// nodes changed and not yet reported, however slowly Next is called, and
+// does not grow with the number of nodes it watches.
 type Watcher struct {
 	srcs      []watchSource // the mirrors it is fed from, one per format
 	all       bool          // watches every service
@@ -52,10 +56,9 @@ type Watcher struct {
 
 	next sync.Mutex // serialises Next
 
-	mu        sync.Mutex // guards the fields below
-	view      map[sourcedRef]*mirroredNode
-	pending   []sourcedRef
-	marked    map[sourcedRef]bool
+	mu        sync.Mutex                   // guards the fields below
+	prev      map[sourcedRef]*mirroredNode // the nodes changed since Next looked: what it last reported of each (nil: nothing)
+	pending   []sourcedRef                 // prev's keys, in the order they changed
 	queued    []Event
 	stopAfter func() bool // ends the stop-context hook
 
@@ -75,13 +78,12 @@ type sourcedRef struct {
 // source cannot hold it), stopped when stopWhen (if not nil) ends.
 func newWatcher(srcs []watchSource, dirs []dirRef, stopWhen context.Context) *Watcher {
 	w := &Watcher{
-		srcs:   srcs,
-		all:    dirs == nil,
-		dirs:   dirs,
-		view:   map[sourcedRef]*mirroredNode{},
-		marked: map[sourcedRef]bool{},
-		kick:   make(chan struct{}, 1),
-		stop:   make(chan struct{}),
+		srcs: srcs,
+		all:  dirs == nil,
+		dirs: dirs,
+		prev: map[sourcedRef]*mirroredNode{},
+		kick: make(chan struct{}, 1),
+		stop: make(chan struct{}),
 	}
 	if stopWhen != nil {
 		// An already cancelled context runs Stop at once, on another
@@ -98,38 +100,36 @@ func (w *Watcher) follows(src int, dir dirRef) bool {
 	return w.all || (src < len(w.dirs) && w.dirs[src] != "" && w.dirs[src] == dir)
 }
 
-// start sets the watcher's starting point: the node n at ref of source
-// src is in its view, or, with fromEmpty, marked to be reported as
-// created. Called before the watcher is subscribed, with that source's
-// lock held.
-func (w *Watcher) start(src int, ref nodeRef, n *mirroredNode) {
+// startFrom marks the node n at ref of source src to be reported as
+// created (WatchFromEmpty's starting point). Called before the watcher is
+// subscribed, with that source's lock held.
+func (w *Watcher) startFrom(src int, ref nodeRef) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	sr := sourcedRef{src, ref}
-	if !w.fromEmpty {
-		w.view[sr] = n
-		return
-	}
-	if !w.marked[sr] {
-		w.marked[sr] = true
-		w.pending = append(w.pending, sr)
-		select {
-		case w.kick <- struct{}{}:
-		default:
-		}
+	w.markLocked(sourcedRef{src, ref}, nil)
+	select {
+	case w.kick <- struct{}{}:
+	default:
 	}
 }
 
-// notify marks nodes of directory dir of source src as changed. Called
-// with that source's lock held; never blocks.
-func (w *Watcher) notify(src int, dir dirRef, children map[string]bool) {
+// markLocked records that ref changed from what was last reported, old,
+// unless it is pending already. w.mu must be held.
+func (w *Watcher) markLocked(ref sourcedRef, old *mirroredNode) {
+	if _, pending := w.prev[ref]; !pending {
+		w.prev[ref] = old
+		w.pending = append(w.pending, ref)
+	}
+}
+
+// notify tells the watcher that nodes of directory dir of source src
+// changed: changed maps each child to its node before the change (nil
+// when it had none, or its data was not a registration). Called with that
+// source's lock held, with every change; never blocks.
+func (w *Watcher) notify(src int, dir dirRef, changed map[string]*mirroredNode) {
 	w.mu.Lock()
-	for c := range children {
-		ref := sourcedRef{src, nodeRef{dir, c}}
-		if !w.marked[ref] {
-			w.marked[ref] = true
-			w.pending = append(w.pending, ref)
-		}
+	for c, old := range changed {
+		w.markLocked(sourcedRef{src, nodeRef{dir, c}}, old)
 	}
 	w.mu.Unlock()
 	select {
@@ -191,17 +191,17 @@ func (w *Watcher) advance() (Event, bool) {
 		}
 		ref := w.pending[0]
 		w.pending = w.pending[1:]
-		delete(w.marked, ref)
+		prev := w.prev[ref]
+		delete(w.prev, ref)
 
 		w.mu.Unlock()
 		cur := w.srcs[ref.src].current(ref.ref) // takes the source's lock
 		w.mu.Lock()
 
-		prev := w.view[ref]
-		if cur == nil {
-			delete(w.view, ref)
-		} else {
-			w.view[ref] = cur
+		if _, again := w.prev[ref]; again {
+			// It changed again while the source was read: what is
+			// reported now is cur, the state the next look starts from.
+			w.prev[ref] = cur
 		}
 		w.queued = append(w.queued, diff(prev, cur)...)
 	}
@@ -214,17 +214,17 @@ func diff(prev, cur *mirroredNode) []Event {
 	case prev == cur:
 		return nil
 	case prev == nil:
-		return []Event{{ActionCreate, cur.svc}}
+		return []Event{{ActionCreate, cur.service()}}
 	case cur == nil:
-		return []Event{{ActionDelete, prev.svc}}
+		return []Event{{ActionDelete, prev.service()}}
 	case prev.sum == cur.sum:
 		// Gone and back with the same data (e.g. restored after a session
 		// expiry) while nobody looked: nothing to report.
 		return nil
-	case prev.svc.Version != cur.svc.Version || prev.svc.Name != cur.svc.Name:
-		return []Event{{ActionDelete, prev.svc}, {ActionCreate, cur.svc}}
+	case prev.head.Version != cur.head.Version || prev.head.Name != cur.head.Name:
+		return []Event{{ActionDelete, prev.service()}, {ActionCreate, cur.service()}}
 	default:
-		return []Event{{ActionUpdate, cur.svc}}
+		return []Event{{ActionUpdate, cur.service()}}
 	}
 }
 

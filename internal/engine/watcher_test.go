@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"crypto/sha256"
 	"sync"
 	"testing"
 	"time"
@@ -34,16 +33,18 @@ func (s *fakeSource) unsubscribe(*Watcher) {
 func (s *fakeSource) set(w *Watcher, svc, version, id, data string) {
 	r := nodeRef{EscapeSegment(svc), EscapeSegment(id)}
 	s.mu.Lock()
+	old := s.nodes[r]
 	if data == "" {
 		delete(s.nodes, r)
 	} else {
 		s.nodes[r] = &mirroredNode{
-			sum: sha256.Sum256([]byte(version + "/" + data)),
-			svc: &Service{Name: svc, Version: version, Nodes: []*Node{{Id: id, Address: data}}},
+			sum:  sumOf([]byte(version + "/" + data)),
+			head: &Service{Name: svc, Version: version},
+			node: Node{Id: id, Address: data},
 		}
 	}
 	s.mu.Unlock()
-	w.notify(0, r.dir, map[string]bool{r.child: true})
+	w.notify(0, r.dir, map[string]*mirroredNode{r.child: old})
 }
 
 // drain returns every event ready now, as "action name@version/id=addr".
