@@ -46,12 +46,13 @@ func leastLoaded(services []*registry.Service, local func(*registry.Node) int) s
 	}
 	infos := make([]balance.Node, len(nodes))
 	for i, n := range nodes {
-		infos[i] = balance.Read(n.Metadata)
+		infos[i] = balance.Weigh(n.Metadata)
 	}
 	c := balance.NewChooser(infos)
-	load := func(i int) float64 { return infos[i].Load }
+	// The loads of the two nodes compared only.
+	load := func(i int) float64 { return balance.LoadOf(nodes[i].Metadata) }
 	if local != nil {
-		load = func(i int) float64 { return max(infos[i].Load, float64(local(nodes[i]))) }
+		load = func(i int) float64 { return max(balance.LoadOf(nodes[i].Metadata), float64(local(nodes[i]))) }
 	}
 	return func() (*registry.Node, error) {
 		i := c.Choose(load)

@@ -25,12 +25,16 @@ type Node struct {
 // (load "abc", weight "-1") counts as absent: it is never an error, since
 // anyone allowed to register may write it.
 func Read(md map[string]string) Node {
+	n := Weigh(md)
+	n.Load = LoadOf(md)
+	return n
+}
+
+// Weigh returns what md says about its node but its load (Load is 0): what
+// a Chooser needs of every node, while it compares the loads of two only
+// (LoadOf).
+func Weigh(md map[string]string) Node {
 	n := Node{Weight: 1}
-	if v, ok := md[engine.MetaLoad]; ok {
-		if load, err := ParseLoad(v); err == nil {
-			n.Load = load
-		}
-	}
 	if v, ok := md[engine.MetaWeight]; ok {
 		if w, err := ParseWeight(v); err == nil {
 			n.Weight = w
@@ -38,6 +42,16 @@ func Read(md map[string]string) Node {
 	}
 	n.Draining = md[engine.MetaStatus] == engine.StatusDraining
 	return n
+}
+
+// LoadOf returns the load md holds: 0 when absent or not a valid load.
+func LoadOf(md map[string]string) float64 {
+	if v, ok := md[engine.MetaLoad]; ok {
+		if load, err := ParseLoad(v); err == nil {
+			return load
+		}
+	}
+	return 0
 }
 
 // Errors of ParseLoad and ParseWeight.
