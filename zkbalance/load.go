@@ -129,6 +129,8 @@ func (l *Load) publish(ctx context.Context, p *publication) {
 	t := time.NewTicker(l.cfg.interval)
 	defer t.Stop()
 	var gate balance.LoadGate
+	var last string       // the text published last
+	var lastSet time.Time // when it was set
 	failing := false
 	for {
 		select {
@@ -138,6 +140,10 @@ func (l *Load) publish(ctx context.Context, p *publication) {
 		}
 		load := l.meter.Mean()
 		text, ok := gate.Offer(load)
+		if !ok && last != "" && time.Since(lastSet) >= l.cfg.refresh {
+			text, ok = last, true
+			load, _ = balance.ParseLoad(last)
+		}
 		if !ok {
 			continue
 		}
@@ -156,6 +162,7 @@ func (l *Load) publish(ctx context.Context, p *publication) {
 			}
 			failing = false
 			gate.Published(load)
+			last, lastSet = text, time.Now()
 		}
 	}
 }

@@ -31,15 +31,23 @@ const drainQuiet = 200 * time.Millisecond
 // Option configures a Load (NewLoad, Publish).
 type Option func(*loadConfig)
 
+// refreshEvery is how often a Load sets the load it published last again
+// although it did not change: free while the node holds it (the engine
+// writes nothing for an unchanged value), it restores the load after
+// go-micro deregistered and registered the node again (after a failed
+// RegisterCheck), which forgets the node's metadata.
+const refreshEvery = 30 * time.Second
+
 // loadConfig is a Load's configuration, over the defaults.
 type loadConfig struct {
 	interval     time.Duration
 	drainTimeout time.Duration
+	refresh      time.Duration // refreshEvery; tests shorten it
 }
 
 // newLoadConfig applies opts over the defaults.
 func newLoadConfig(opts []Option) loadConfig {
-	c := loadConfig{interval: DefaultInterval, drainTimeout: DefaultDrainTimeout}
+	c := loadConfig{interval: DefaultInterval, drainTimeout: DefaultDrainTimeout, refresh: refreshEvery}
 	for _, opt := range opts {
 		opt(&c)
 	}

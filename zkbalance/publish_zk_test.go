@@ -131,3 +131,37 @@ func TestLoadWithAnotherRegistryPublishesNothing(t *testing.T) {
 	assert.Less(t, time.Since(start), DefaultDrainTimeout/2)
 	assert.ErrorIs(t, l.Start(srv), ErrClosed)
 }
+
+// go-micro deregisters a node whose RegisterCheck fails and registers it
+// again later, which forgets its metadata: the load comes back at the next
+// refresh, without a change of load.
+func TestLoadIsRestoredAfterGoMicroRegistersTheNodeAgain(t *testing.T) {
+	zk := zktest.Start(t)
+	s := startServer(t, zk.Addr, "a", time.Millisecond, 1, []Option{Interval(50 * time.Millisecond)})
+	reg := newRegistry(t, zk.Addr)
+	s.load.Close()
+	// A Load of its own, refreshing often, in place of the server's.
+	l := NewLoad(Interval(50 * time.Millisecond))
+	l.cfg.refresh = 200 * time.Millisecond
+	require.NoError(t, l.Start(s.srv))
+	t.Cleanup(l.Close)
+	zktest.WaitFor(t, zkTimeout, "the load published", func() error {
+		if nodeMetadata(t, reg, s.id)[engine.MetaLoad] != "0" {
+			return registry.ErrNotFound
+		}
+		return nil
+	})
+
+	rpc := s.srv.(interface {
+		Register() error
+		Deregister() error
+	})
+	require.NoError(t, rpc.Deregister())
+	require.NoError(t, rpc.Register())
+	zktest.WaitFor(t, zkTimeout, "the load back", func() error {
+		if nodeMetadata(t, reg, s.id)[engine.MetaLoad] != "0" {
+			return registry.ErrNotFound
+		}
+		return nil
+	})
+}

@@ -108,9 +108,9 @@ func TestSelectorOptionsOverTheDefaults(t *testing.T) {
 	assert.Equal(t, ejectConfig{DefaultFailures, 5 * time.Minute, 5 * time.Minute}, apply(Backoff(5*time.Minute)), "the maximum is at least the backoff")
 
 	c := newLoadConfig([]Option{Interval(0), DrainTimeout(-1)})
-	assert.Equal(t, loadConfig{DefaultInterval, DefaultDrainTimeout}, c, "invalid values keep the defaults")
+	assert.Equal(t, loadConfig{DefaultInterval, DefaultDrainTimeout, refreshEvery}, c, "invalid values keep the defaults")
 	c = newLoadConfig([]Option{Interval(time.Minute), DrainTimeout(0)})
-	assert.Equal(t, loadConfig{time.Minute, 0}, c)
+	assert.Equal(t, loadConfig{time.Minute, 0, refreshEvery}, c)
 }
 
 // NewSelector's picks count as the client's requests in flight, which
