@@ -9,12 +9,13 @@ FUZZ_TARGETS = \
 	./internal/engine:FuzzDecodeNode \
 	./internal/engine:FuzzEscapeSegment \
 	./internal/engine:FuzzSharedDecoder \
+	./internal/balance:FuzzRead \
 	./zkconfig:FuzzEscapeKey \
 	./zkconfig:FuzzAppendString \
 	./zkconfig:FuzzReadDocument \
 	./zkconfig:FuzzDocumentRoundTrip
 
-.PHONY: test short zookeeper vet fuzz fuzz-long soak demo bench
+.PHONY: test short zookeeper vet fuzz fuzz-long soak demo bench bench-balance
 
 test: zookeeper vet
 	$(GO) test -race -count=1 -timeout 9m ./...
@@ -53,6 +54,11 @@ demo:
 soak: zookeeper
 	@scripts/soak.sh
 
-# Side-by-side benchmark against the old plugin (bench/ is its own module).
+# Side-by-side benchmark against the old plugin (bench/ is its own module),
+# then zkbalance against go-micro's Random and RoundRobin.
 bench: zookeeper
 	@scripts/bench.sh
+
+# The zkbalance rows only: share of the slow server, p50/p99, writes per node.
+bench-balance: zookeeper
+	@scripts/bench.sh -only balance
