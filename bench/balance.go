@@ -323,7 +323,7 @@ func (x *b) printBalance(out *strings.Builder) {
 		fmt.Sprintf("Balance: three go-micro v4 servers in this process, two answering in %v, one in %v, each with %d slots (a request waits for a free one); %d callers, each call after the last, over go-micro's HTTP transport on loopback; %v per strategy after %v of warm-up. Servers publish their loads with zkbalance.Load (every second, when they change enough).",
 			fastDelay, slowDelay, balanceSlots, balanceCallers, time.Duration(x.iters(10, 4))*time.Second, time.Duration(x.iters(3, 2))*time.Second),
 		"A perfect balance of the requests in flight would send the slow server about 9% of the calls; a blind one sends it a third, more than it can serve, so calls queue there. LeastLoaded with go-micro's selector sees only the published loads, up to a second old; zkbalance.NewSelector adds the client's own requests in flight.",
-		"The clients do not pool connections (client.PoolSize(0)): with go-micro v4.11's HTTP transport, a call sent on a pooled connection now and then never reaches the server and fails after the 5 s connection timeout, which would swamp the p99 of every strategy.",
+		"The clients do not pool connections (client.PoolSize(0)): with go-micro v4.11's HTTP transport, a call sent on a pooled connection right after the previous call on it now and then never reaches the server and fails after the 5 s connection timeout, which would swamp the p99 of every strategy.",
 		x.busyRow,
 	} {
 		fmt.Fprintf(out, "- %s\n", n)

@@ -126,8 +126,9 @@ func startServer(t *testing.T, addr, name string, delay time.Duration, slots int
 // newClient is a go-micro client that picks nodes with sel (over reg), no
 // retries; sel is closed at the end of the test. Its connections are not
 // pooled: go-micro v4.11's HTTP transport loses, now and then, a request
-// sent on a pooled connection, and the call then fails after the client's
-// 5 s connection timeout, which would swamp what the tests measure.
+// sent on a pooled connection right after the previous call on it, and
+// the call then fails after the client's 5 s connection timeout, which
+// would swamp what the tests measure.
 func newClient(t *testing.T, reg registry.Registry, sel selector.Selector) client.Client {
 	t.Helper()
 	c := client.NewClient(
@@ -291,7 +292,8 @@ func count(picks []pick, node string) int {
 // pace sends requests through l's wrapper, without a network, at rate a
 // second for d, and returns how many it sent. A request lasts 1 ms in even
 // 300 ms phases and 4 ms in odd ones, so that the load swings between
-// about rate/1000 and 4*rate/1000 requests in flight.
+// about rate/1000 and 4*rate/1000 requests in flight. (bench/balance.go
+// has the same.)
 func pace(l *Load, rate int, d time.Duration) int {
 	start := time.Now()
 	h := l.HandlerWrapper()(func(context.Context, server.Request, interface{}) error {
