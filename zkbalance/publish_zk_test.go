@@ -2,6 +2,7 @@ package zkbalance
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -84,8 +85,10 @@ func TestPublishDrainsTheNodeWhenTheServiceStops(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the service did not stop once its request ended")
 	}
-	_, err := reg.GetService(service)
-	assert.ErrorIs(t, err, registry.ErrNotFound, "deregistered")
+	zktest.Eventually(t, zkTimeout, func() bool {
+		_, err := reg.GetService(service)
+		return errors.Is(err, registry.ErrNotFound)
+	}, "the node is never deregistered")
 }
 
 // Blocker's requests wait until released.
