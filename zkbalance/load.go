@@ -114,6 +114,7 @@ func (l *Load) Start(srv server.Server) error {
 		return nil
 	}
 	p.eng = eng
+	l.meter.Mean() // the first load published covers the first interval only
 	ctx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
 	l.pub = p
