@@ -10,12 +10,13 @@ FUZZ_TARGETS = \
 	./internal/engine:FuzzEscapeSegment \
 	./internal/engine:FuzzSharedDecoder \
 	./internal/engine:FuzzDecodeCuratorInstance \
+	./internal/balance:FuzzRead \
 	./internal/configdoc:FuzzEscapeKey \
 	./internal/configdoc:FuzzAppendString \
 	./internal/configdoc:FuzzReadDocument \
 	./internal/configdoc:FuzzDocumentRoundTrip
 
-.PHONY: test short zookeeper vet fuzz fuzz-long soak demo bench scale
+.PHONY: test short zookeeper vet fuzz fuzz-long soak demo bench bench-balance scale
 
 test: zookeeper vet
 	$(GO) test -race -count=1 -timeout 9m ./...
@@ -55,9 +56,14 @@ demo:
 soak: zookeeper
 	@scripts/soak.sh
 
-# Side-by-side benchmark against the old plugin (bench/ is its own module).
+# Side-by-side benchmark against the old plugin (bench/ is its own module),
+# then zkbalance against go-micro's Random and RoundRobin.
 bench: zookeeper
 	@scripts/bench.sh
+
+# The zkbalance rows only: share of the slow server, p50/p99, writes per node.
+bench-balance: zookeeper
+	@scripts/bench.sh -only balance
 
 # The fleet benchmark: 100,000 nodes over 10,000 services on a 3-node
 # loopback ensemble, a process watching all of it (RSS, time to be in sync

@@ -2,9 +2,11 @@
 // github.com/go-micro/plugins/v4/registry/zookeeper v1.2.0 side by side,
 // in one run, against one 3-node ZooKeeper ensemble that it starts on
 // loopback, and prints one table of medians and ratios old/ours. It then
-// runs the scale checks on this plugin. scripts/bench.sh (make bench) runs
-// it; it is its own module so that the plugin's users never download the
-// old plugin.
+// runs the scale checks on this plugin, and the balance rows (balance.go:
+// zkbalance against go-micro's Random and RoundRobin, printed as a table
+// of their own). scripts/bench.sh (make bench) runs it, and make
+// bench-balance its balance rows only; it is its own module so that the
+// plugin's users never download the old plugin.
 //
 // Every process it starts (ZooKeeper servers, watching children) is stopped
 // when it ends, is interrupted, or dies.
@@ -45,7 +47,7 @@ var (
 	flagQuick = flag.Bool("quick", false, "fewer iterations (a smoke run; numbers are noisier)")
 	flagScale = flag.Bool("scale", true, "run the memory row and the scale checks (10,000 nodes, session expiry)")
 	flagHeap  = flag.Int("heap", 512, "heap of each ZooKeeper server, MB")
-	flagOnly  = flag.String("only", "", "comma-separated rows to run: register,get,list,watch,memory (default all)")
+	flagOnly  = flag.String("only", "", "comma-separated rows to run: register,get,list,watch,memory,balance (default all)")
 	flagCPU   = flag.String("cpuprofile", "", "write a CPU profile of the harness (both plugins' client side) to this file")
 )
 
@@ -128,6 +130,8 @@ type b struct {
 	quick          bool
 	rows           []row
 	notes          []string
+	balanceRows    []balanceRow
+	busyRow        string // the balance note on writes under load
 }
 
 func (x *b) iters(full, quick int) int {
@@ -181,8 +185,11 @@ func run() error {
 	if *flagFleet {
 		return runFleet(x)
 	}
-	x.warmUp()
-	x.floor()
+	if all || len(want) > 1 || !want["balance"] {
+		// The old/ours rows only: the balance rows use neither.
+		x.warmUp()
+		x.floor()
+	}
 	steps := []struct {
 		name string
 		fn   func() error
@@ -192,6 +199,7 @@ func run() error {
 		{"list", x.listServices},
 		{"watch", x.watchLatency},
 		{"memory", x.memoryAndScale},
+		{"balance", x.balance},
 	}
 	for _, s := range steps {
 		if !all && !want[s.name] {
@@ -291,6 +299,14 @@ func ratio(r row) string {
 func (x *b) print() {
 	var out strings.Builder
 	fmt.Fprintf(&out, "\n%s\n\n", header(x.ens))
+	if len(x.balanceRows) > 0 {
+		x.printBalance(&out)
+		out.WriteString("\n")
+		if len(x.rows) == 0 {
+			fmt.Print(out.String())
+			return
+		}
+	}
 	fmt.Fprintf(&out, "| Measure (median) | old v1.2.0 | ours | old/ours | target | met | samples |\n")
 	fmt.Fprintf(&out, "|---|---:|---:|---:|---:|:---:|---:|\n")
 	for _, r := range x.rows {

@@ -8,9 +8,11 @@
 # stops every process it started, also when interrupted.
 #
 # Arguments go to the harness: -quick (fewer iterations), -scale=false,
-# -only register,get,list,watch,memory. ZOOKEEPER_JAR points at the server
-# jar (default: Debian's /usr/share/java/zookeeper.jar). Numbers are noisy on
-# a busy machine: run it when the machine is quiet, and more than once.
+# -only register,get,list,watch,memory,balance (balance: zkbalance against
+# go-micro's Random and RoundRobin, a table of its own; make bench-balance).
+# ZOOKEEPER_JAR points at the server jar (default: Debian's
+# /usr/share/java/zookeeper.jar). Numbers are noisy on a busy machine: run it
+# when the machine is quiet, and more than once.
 set -euo pipefail
 cd "$(dirname "$0")/../bench"
 

@@ -6,7 +6,10 @@
 # in ZooKeeper with one `zkmicro config set` and answered by the v4 and the v5
 # servers alike without a restart (and back with `config delete`), one
 # server killed with SIGKILL and its ephemeral node reported deleted once its
-# session times out, the other stopped cleanly.
+# session times out, soft load balancing (three workers publish their load;
+# traffic moves away from one slowed down, and from one drained with zkmicro
+# drain, and comes back with zkmicro undrain), the hello server stopped
+# cleanly.
 # Everything it starts is stopped, and its temporary directory removed, when
 # it ends, fails or is interrupted.
 #
@@ -27,7 +30,7 @@ readonly SESSION_TIMEOUT="${DEMO_SESSION_TIMEOUT:-4s}"
 readonly GO="${GO:-go}"
 readonly JAR="${ZOOKEEPER_JAR:-/usr/share/java/zookeeper.jar}"
 readonly COMPOSE_PROJECT="zkmicro-demo-$$"
-readonly STEPS=14
+readonly STEPS=16
 
 START_NS=$(date +%s%N)
 STEP=0
@@ -311,7 +314,7 @@ else
 		"or start any ZooKeeper 3.5+ on 127.0.0.1:2181"
 fi
 
-step "building the hello server and client (go-micro v4 and v5) and zkmicro"
+step "building the hello and balance servers and clients (go-micro v4 and v5) and zkmicro"
 BIN="$WORK/bin"
 build_start=$SECONDS
 # Go's own temporary files go with $WORK too, even if the build is cut short.
@@ -319,6 +322,8 @@ mkdir -p "$WORK/gotmp"
 export GOTMPDIR="$WORK/gotmp"
 if ! "$GO" build -o "$BIN/hello-server" ./example/hello/server 2>"$WORK/build.log" ||
 	! "$GO" build -o "$BIN/hello-client" ./example/hello/client 2>>"$WORK/build.log" ||
+	! "$GO" build -o "$BIN/balance-server" ./example/balance/server 2>>"$WORK/build.log" ||
+	! "$GO" build -o "$BIN/balance-client" ./example/balance/client 2>>"$WORK/build.log" ||
 	! "$GO" build -o "$BIN/zkmicro" ./cmd/zkmicro 2>>"$WORK/build.log" ||
 	! "$GO" build -C v5 -o "$BIN/hello-server-v5" ./example/hello/server 2>>"$WORK/build.log"; then
 	indent build <"$WORK/build.log"
@@ -558,6 +563,68 @@ if grep -q 'answered by .*(host server-a)' "$WORK/calls.log"; then
 	die "a call still reached the killed server-a" "see the output above"
 fi
 
+step "soft load balancing: three workers publish their load; one is slowed down five times"
+BAL_PIDS=()
+for h in a b c; do
+	"$BIN/balance-server" "${REG[@]}" --server_address=127.0.0.1:0 --broker_address=127.0.0.1:0 \
+		--host_label="$h" --server_id="$h" >"$WORK/worker-$h.log" 2>&1 &
+	BAL_PIDS+=($!)
+	spawned $!
+	APP_PIDS+=($!)
+	LOGS+=("$WORK/worker-$h.log")
+done
+info "workers a, b and c (nodes worker-a, worker-b, worker-c): a request takes 10 ms on one of 2 slots"
+"$BIN/balance-client" "${REG[@]}" --strategy=zkbalance --min_nodes=3 >"$WORK/balance.log" 2>&1 &
+BAL_CLIENT=$!
+spawned "$BAL_CLIENT"
+APP_PIDS+=("$BAL_CLIENT")
+LOGS+=("$WORK/balance.log")
+BAL_SHOWN=0
+# show_balance: prints the balance client's lines not printed yet.
+show_balance() {
+	local total
+	total=$(wc -l <"$WORK/balance.log")
+	if [ "$total" -gt "$BAL_SHOWN" ]; then
+		sed -n "$((BAL_SHOWN + 1)),${total}p" "$WORK/balance.log" | own_lines | indent balance
+		BAL_SHOWN=$total
+	fi
+}
+# reports: how many report lines the balance client printed.
+reports() { grep -c 'calls/s' "$WORK/balance.log" || true; }
+# balance_lines N: waits until the balance client printed N more report
+# lines, then shows them.
+balance_lines() {
+	local want deadline
+	want=$(($(reports) + $1))
+	deadline=$((SECONDS + $1 * 5 + 30))
+	until [ "$(reports)" -ge "$want" ]; do
+		kill -0 "$BAL_CLIENT" 2>/dev/null || die "the balance client exited" "see balance.log above"
+		[ "$SECONDS" -lt "$deadline" ] || die "the balance client printed no report for too long" "see balance.log above"
+		sleep 0.1
+	done
+	show_balance
+}
+info "a client calls them from 6 goroutines (zkbalance.NewSelector), one line a second:"
+balance_lines 3
+info "kill -USR1 worker c: each of its requests now takes 50 ms"
+kill -USR1 "${BAL_PIDS[2]}"
+balance_lines 5
+info "c publishes a higher load; the client sends it less (a blind client would keep sending it a third)"
+
+step "zkmicro drain worker worker-a: traffic leaves it without a restart; undrain brings it back"
+"$BIN/zkmicro" --registry_address "$ADDRS" drain worker worker-a 2>&1 | indent zkmicro ||
+	die "zkmicro drain failed" "see the output above: it must reach ZooKeeper at $ADDRS"
+balance_lines 3
+"$BIN/zkmicro" --registry_address "$ADDRS" get worker 2>&1 | indent zkmicro || true
+"$BIN/zkmicro" --registry_address "$ADDRS" undrain worker worker-a 2>&1 | indent zkmicro ||
+	die "zkmicro undrain failed" "see the output above"
+balance_lines 2
+stop_pids INT 5 "$BAL_CLIENT"
+show_balance
+drain_ns=$(date +%s%N)
+stop_pids TERM 15 "${BAL_PIDS[@]}"
+info "workers stopped with SIGTERM in $(since "$drain_ns"): each published draining, let its requests end, then deregistered"
+
 step "stopping server-b with SIGTERM (it deregisters at once), then all the demo started"
 stop_ns=$(date +%s%N)
 kill -TERM "$PID_B"
@@ -585,4 +652,4 @@ fi
 if [ "$MODE" = existing ]; then
 	info "the ZooKeeper at $ADDRS keeps running: the demo did not start it"
 fi
-echo "$(stamp) demo complete: discovery, calls to both servers, zkmicro, a v5 server in the fleet, a greeting pushed through ZooKeeper to v4 and v5 alike, the crash seen through the watch, clean stop"
+echo "$(stamp) demo complete: discovery, calls to both servers, zkmicro, a v5 server in the fleet, a greeting pushed through ZooKeeper to v4 and v5 alike, the crash seen through the watch, traffic balanced by load and drained, clean stop"

@@ -138,6 +138,8 @@ func (a *app) newCLI(helpErr *error) *cli.App {
 			a.getCommand(),
 			a.watchCommand(),
 			a.registerCommand(),
+			a.drainCommand(),
+			a.undrainCommand(),
 			a.pruneCommand(),
 			a.doctorCommand(),
 			a.configCommand(),

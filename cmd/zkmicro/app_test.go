@@ -69,6 +69,12 @@ func TestUsageErrorsExitTwoWithUsageOnStderr(t *testing.T) {
 			wantErr: `--check "udp://10.0.0.7:4100": want tcp://HOST:PORT, http://URL or https://URL`, usageOf: "zkmicro register - "},
 		{name: "register argument", args: []string{"register", "--name", "greeter", "--address", "10.0.0.7:4100", "extra"},
 			wantErr: `unexpected arguments ["extra"]`, usageOf: "zkmicro register - "},
+		{name: "drain without NODE", args: []string{"drain", "greeter"},
+			wantErr: "missing SERVICE NODE", usageOf: "zkmicro drain - "},
+		{name: "undrain with three arguments", args: []string{"undrain", "greeter", "greeter-1", "x"},
+			wantErr: `unexpected arguments ["x"] after SERVICE NODE`, usageOf: "zkmicro undrain - "},
+		{name: "register bad weight", args: []string{"register", "--name", "greeter", "--address", "10.0.0.7:4100", "--weight", "-1"},
+			wantErr: `--weight "-1": want a decimal number > 0`, usageOf: "zkmicro register - "},
 		{name: "prune with an argument", args: []string{"prune", "greeter"},
 			wantErr: `unexpected arguments ["greeter"]`, usageOf: "zkmicro prune - "},
 		{name: "prune zero dial timeout", args: []string{"prune", "--dial_timeout", "0s"},
@@ -105,7 +111,7 @@ func TestHelpExitsZeroWithUsageOnStdout(t *testing.T) {
 	for _, args := range [][]string{
 		{"--help"}, {"-h"}, {"help"}, {"help", "get"},
 		{"services", "-h"}, {"get", "--help"}, {"watch", "-h"}, {"register", "-h"},
-		{"prune", "-h"}, {"doctor", "--help"}, {"help", "doctor"},
+		{"prune", "-h"}, {"doctor", "--help"}, {"help", "doctor"}, {"drain", "-h"}, {"help", "undrain"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			ta := newTestApp(t)

@@ -1,7 +1,8 @@
 // Command zkmicro inspects a go-micro service registry kept in Apache
 // ZooKeeper, registers servers that are not go-micro services in it (a
 // sidecar), so that go-micro clients discover and call them like any other
-// service, cleans up after the older persistent-node plugin, checks a
+// service, drains nodes for clients that balance by load, cleans up after
+// the older persistent-node plugin, checks a
 // ZooKeeper ensemble from a client's point of view, and reads, changes and
 // watches the configuration services load from ZooKeeper through this
 // module's go-micro config source ([github.com/zkmicro/zookeeper/zkconfig]).
@@ -140,6 +141,18 @@
 //	                         (> 0), default 30s, as go-micro servers do. It is
 //	                         free while the node is present, and restores it if
 //	                         something removed it.
+//	--weight W               the node's share of traffic relative to the other
+//	                         nodes, a decimal > 0, for clients that balance by
+//	                         load (zkbalance): node metadata "weight". Default
+//	                         none, which such clients take as 1. Not with
+//	                         --metadata weight=...
+//	--load_file FILE         publishes the server's load, which it keeps written
+//	                         in FILE: a decimal >= 0, lower is less busy (its
+//	                         requests in flight, say), blanks and a line feed
+//	                         around it allowed. The server should write the file
+//	                         whole and rename it into place, so that the sidecar
+//	                         never reads half of it. See below.
+//	--load_interval D        reads --load_file this often (> 0), default 1s
 //
 // The sidecar checks at once, registers the node on the first passing
 // check, deregisters it after --check_failures consecutive failures,
@@ -180,6 +193,22 @@
 // close the connection: within the grace periods of systemd (90s) and
 // Kubernetes (30s) by default.
 //
+// With --load_file the sidecar reads the file every --load_interval and,
+// while the node is registered, writes the load to the node's metadata
+// ("load") by the rule zkbalance's servers follow: rounded to one decimal,
+// and only when it differs from the load written last by at least half a
+// request and by at least 20% of it, or drops to 0 (the first one is
+// always written). So the node's znode is written at most once per
+// --load_interval, and not at all while the load holds steady. The load
+// is kept across the periodic registrations, and written again when the
+// node is registered anew. A file that is missing or does not hold a load
+// is logged (once, until it changes) and the load written last stays:
+//
+//	2026-11-27T10:00:07.000Z zkmicro: legacy-1 reading the load failed, the last load published stays: /run/legacy/load holds "busy": want a decimal number >= 0
+//
+// Clients that balance by load (zkbalance.LeastLoaded) then send this node
+// its share of requests against go-micro servers that publish theirs.
+//
 // The node registered is the go-micro registry.Service a go-micro client
 // expects: the service name and version and exactly one node with the id,
 // the address and metadata, no endpoints. The node metadata is
@@ -187,7 +216,8 @@
 //	registry   the registry's name ("zookeeper"), as go-micro servers set it
 //	registrar  "zkmicro", which tells operators the node is kept by a sidecar
 //
-// plus every --metadata pair, which wins over these. zkmicro does not set
+// plus every --metadata pair, which wins over these, and "weight" with
+// --weight. zkmicro does not set
 // the keys a go-micro server adds about itself (transport, broker, server,
 // protocol): go-micro's selector filters on none of them and zkmicro cannot
 // know them. go-micro's RPC client reads only "protocol" (absent, it falls
@@ -195,6 +225,43 @@
 // front of a go-micro RPC server that is not registered by itself should
 // pass --metadata protocol=mucp; an HTTP server called through go-micro's
 // HTTP client or web proxy needs nothing.
+//
+// # zkmicro drain and undrain
+//
+//	zkmicro drain SERVICE NODE
+//	zkmicro undrain SERVICE NODE
+//
+// drain tells the clients that balance by load (zkbalance's LeastLoaded
+// strategy and selector) to send the node NODE of SERVICE no new requests:
+// it sets the node's status ("status": "draining") in its registration,
+// and the server keeps running. Within a second (their registry watch
+// tells them within milliseconds) such clients stop picking the node while
+// another node of the service is available; the requests in flight end
+// normally. undrain removes the status, and the node gets requests again.
+// Each prints what the node now is, on stdout:
+//
+//	$ zkmicro drain greeter greeter-5b1c
+//	greeter-5b1c of greeter: draining
+//	$ zkmicro undrain greeter greeter-5b1c
+//	greeter-5b1c of greeter: serving
+//
+// The change is a rewrite of the node's znode at the version read (read
+// again if it changed meanwhile) that leaves everything else as it is, and
+// the registry that owns the node adopts it: it keeps the status across
+// its periodic re-registrations and a session expiry (and restores any
+// other change made to its node). Nothing else changes: the node stays
+// registered, "zkmicro get" shows status=draining in its metadata, and
+// clients that do not balance by load (go-micro's Random and RoundRobin)
+// keep calling it. A server stopping through zkbalance.Publish drains its
+// own node the same way before it deregisters.
+//
+// Who may drain: whoever may write the node's znode. Without credentials,
+// anyone who can reach ZooKeeper. With credentials
+// (MICRO_REGISTRY_ZOOKEEPER_AUTH), the registry gives a node's znode to the
+// credentials that registered it, so only they may drain it: run zkmicro
+// with those credentials; others get an error naming the missing WRITE
+// permission (exit 1). A node that does not exist is an error too: "zkmicro:
+// drain "greeter" "greeter-9": no such node".
 //
 // # zkmicro prune
 //
@@ -504,7 +571,8 @@
 //	   even if the sidecar's final deregistration fails (see register)
 //	1  runtime error, printed on stderr as "zkmicro: <error>": the registry
 //	   cannot be opened or fails a call, the service asked for does not
-//	   exist, the watcher fails, a prune deletion fails, a doctor check
+//	   exist, a node to drain or undrain does not exist or may not be
+//	   changed, the watcher fails, a prune deletion fails, a doctor check
 //	   FAILs, a config KEY does not exist, a config write is refused,
 //	   --prefix is not a valid prefix
 //	2  usage error (unknown command or option, missing or extra argument,

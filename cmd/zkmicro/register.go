@@ -5,8 +5,10 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -14,6 +16,9 @@ import (
 	"github.com/urfave/cli/v2"
 	"go-micro.dev/v4/registry"
 	"go-micro.dev/v4/util/addr"
+
+	"github.com/zkmicro/zookeeper/internal/balance"
+	"github.com/zkmicro/zookeeper/internal/engine"
 )
 
 // Defaults of the register command.
@@ -22,6 +27,9 @@ const (
 	defaultCheckInterval    = 5 * time.Second
 	defaultCheckFailures    = 3
 	defaultRegisterInterval = 30 * time.Second // as go-micro's server.DefaultRegisterInterval
+	defaultLoadInterval     = time.Second      // as zkbalance.DefaultInterval
+	// maxLoadFile bounds what is read of --load_file.
+	maxLoadFile = 64
 )
 
 // Node metadata the register command sets (see the package documentation).
@@ -35,10 +43,11 @@ func (a *app) registerCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "register",
 		Usage:     "keep a node of a server registered while its health check passes (a sidecar)",
-		UsageText: "zkmicro register --name NAME --address HOST:PORT [--version V] [--id ID] [--metadata KEY=VALUE]... [--check URL] [--check_ca FILE] [--check_interval D] [--check_failures N] [--register_interval D]",
+		UsageText: "zkmicro register --name NAME --address HOST:PORT [--version V] [--id ID] [--metadata KEY=VALUE]... [--weight W] [--check URL] [--check_ca FILE] [--check_interval D] [--check_failures N] [--register_interval D] [--load_file FILE] [--load_interval D]",
 		Description: "Registers a node for the server at --address on the first passing check, deregisters it\n" +
 			"after --check_failures consecutive failures, registers it again once healthy, and deregisters\n" +
-			"it at SIGINT or SIGTERM. Without --check the node stays registered until then.",
+			"it at SIGINT or SIGTERM. Without --check the node stays registered until then. With\n" +
+			"--load_file it publishes the load the server writes there, for clients that balance by load.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "name", Usage: "service `NAME` (required)"},
 			&cli.StringFlag{Name: "address", Usage: "`HOST:PORT` clients dial (required); an unspecified host is replaced with an IP of this machine"},
@@ -50,6 +59,9 @@ func (a *app) registerCommand() *cli.Command {
 			&cli.DurationFlag{Name: "check_interval", Usage: "`DURATION` between checks; a failed registration is retried at the next check", Value: defaultCheckInterval},
 			&cli.IntFlag{Name: "check_failures", Usage: "`N` consecutive failed checks deregister the node", Value: defaultCheckFailures},
 			&cli.DurationFlag{Name: "register_interval", Usage: "registers the node again every `DURATION` while healthy", Value: defaultRegisterInterval},
+			&cli.StringFlag{Name: "weight", Usage: "the node's share of traffic relative to the others, `W` > 0 (node metadata \"weight\"; default: none, which clients take as 1)"},
+			&cli.StringFlag{Name: "load_file", Usage: "publishes the load the server writes in `FILE` (a decimal >= 0, such as its requests in flight) as the node's \"load\""},
+			&cli.DurationFlag{Name: "load_interval", Usage: "reads --load_file every `DURATION`; a load is written at most that often, and only when it changed enough", Value: defaultLoadInterval},
 		},
 		HideHelpCommand: true,
 		OnUsageError:    a.onUsageError,
@@ -64,18 +76,23 @@ type registerFlags struct {
 	metadata                          []string
 	checkInterval, registerInterval   time.Duration
 	checkFailures                     int
+	weight                            string // --weight, as given
+	loadFile                          string
+	loadInterval                      time.Duration
 }
 
 // sidecarConfig is a validated register command line.
 type sidecarConfig struct {
 	name, version, id string
 	address           string            // as clients dial it: an unspecified host replaced
-	metadata          map[string]string // from --metadata only
+	metadata          map[string]string // from --metadata and --weight
 	check             *url.URL          // nil: no health check
 	checkTLS          *tls.Config       // for an https check; nil: the system's roots
 	checkInterval     time.Duration
 	checkFailures     int
 	registerInterval  time.Duration
+	loadFile          string // "": no load published
+	loadInterval      time.Duration
 }
 
 // validate checks f and resolves its defaults: the node id and the address
@@ -101,6 +118,21 @@ func (f registerFlags) validate() (sidecarConfig, error) {
 	metadata, err := parseMetadata(f.metadata)
 	if err != nil {
 		return sidecarConfig{}, err
+	}
+	if f.weight != "" {
+		if _, err := balance.ParseWeight(f.weight); err != nil {
+			return sidecarConfig{}, fmt.Errorf("--weight %q: want a decimal number > 0", f.weight)
+		}
+		if _, dup := metadata[engine.MetaWeight]; dup {
+			return sidecarConfig{}, fmt.Errorf("--weight and --metadata %s=...: give the weight once", engine.MetaWeight)
+		}
+		metadata[engine.MetaWeight] = f.weight
+	}
+	if _, ok := metadata[engine.MetaLoad]; ok && f.loadFile != "" {
+		return sidecarConfig{}, fmt.Errorf("--load_file and --metadata %s=...: the load comes from the file", engine.MetaLoad)
+	}
+	if f.loadFile != "" && f.loadInterval <= 0 {
+		return sidecarConfig{}, fmt.Errorf("--load_interval %s: must be > 0", f.loadInterval)
 	}
 	var check *url.URL
 	if f.check != "" {
@@ -137,6 +169,8 @@ func (f registerFlags) validate() (sidecarConfig, error) {
 		checkInterval:    f.checkInterval,
 		checkFailures:    f.checkFailures,
 		registerInterval: f.registerInterval,
+		loadFile:         f.loadFile,
+		loadInterval:     f.loadInterval,
 	}, nil
 }
 
@@ -218,6 +252,9 @@ func (a *app) register(cCtx *cli.Context) error {
 		checkInterval:    cCtx.Duration("check_interval"),
 		checkFailures:    cCtx.Int("check_failures"),
 		registerInterval: cCtx.Duration("register_interval"),
+		weight:           cCtx.String("weight"),
+		loadFile:         cCtx.String("load_file"),
+		loadInterval:     cCtx.Duration("load_interval"),
 	}.validate()
 	if err != nil {
 		return a.commandUsage(cCtx, "%v", err)
@@ -262,5 +299,39 @@ func (a *app) newSidecar(cfg sidecarConfig, reg registry.Registry, stopTimeout t
 	if cfg.check != nil {
 		s.check = newHealthCheck(cfg.check, cfg.checkTLS)
 	}
+	if cfg.loadFile != "" {
+		s.loadInterval = cfg.loadInterval
+		s.readLoad = func() (float64, error) { return readLoadFile(cfg.loadFile) }
+		s.publishLoad = func(ctx context.Context, load string) error {
+			eng, err := engineOf(reg)
+			if err != nil {
+				return err
+			}
+			return eng.SetNodeMetadata(ctx, cfg.name, cfg.id, map[string]string{engine.MetaLoad: load})
+		}
+	}
 	return s
+}
+
+// readLoadFile reads the load in the file at path: a decimal >= 0, with
+// blanks and line breaks around it allowed.
+func readLoadFile(path string) (float64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxLoadFile+1))
+	if err != nil {
+		return 0, fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(b) > maxLoadFile {
+		return 0, fmt.Errorf("%s: more than %d bytes: not a load", path, maxLoadFile)
+	}
+	text := strings.TrimSpace(string(b))
+	load, err := balance.ParseLoad(text)
+	if err != nil {
+		return 0, fmt.Errorf("%s holds %q: want a decimal number >= 0", path, text)
+	}
+	return load, nil
 }

@@ -112,6 +112,12 @@ func TestRegisterFlagsInvalid(t *testing.T) {
 		{"negative interval", func(f *registerFlags) { f.checkInterval = -time.Second }, "--check_interval -1s: must be > 0"},
 		{"zero failures", func(f *registerFlags) { f.checkFailures = 0 }, "--check_failures 0: must be >= 1"},
 		{"zero register interval", func(f *registerFlags) { f.registerInterval = 0 }, "--register_interval 0s: must be > 0"},
+		{"weight abc", func(f *registerFlags) { f.weight = "abc" }, `--weight "abc": want a decimal number > 0`},
+		{"weight -1", func(f *registerFlags) { f.weight = "-1" }, `--weight "-1": want a decimal number > 0`},
+		{"weight 0", func(f *registerFlags) { f.weight = "0" }, `--weight "0": want a decimal number > 0`},
+		{"weight twice", func(f *registerFlags) { f.weight, f.metadata = "2", []string{"weight=3"} }, "--weight and --metadata weight=...: give the weight once"},
+		{"load twice", func(f *registerFlags) { f.loadFile, f.metadata = "load", []string{"load=3"} }, "--load_file and --metadata load=...: the load comes from the file"},
+		{"zero load interval", func(f *registerFlags) { f.loadFile = "load" }, "--load_interval 0s: must be > 0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -165,6 +171,44 @@ func TestNodeServiceIsWhatGoMicroClientsExpect(t *testing.T) {
 
 	svc = nodeService(sidecarConfig{name: "greeter", version: "latest", id: "greeter-1", address: "10.0.0.7:4100"}, "zookeeper")
 	require.Equal(t, map[string]string{"registry": "zookeeper", "registrar": "zkmicro"}, svc.Nodes[0].Metadata)
+
+	f = validFlags()
+	f.weight = "2.5"
+	cfg, err = f.validate()
+	require.NoError(t, err)
+	assert.Equal(t, "2.5", nodeService(cfg, "zookeeper").Nodes[0].Metadata["weight"], "--weight, as given")
+}
+
+func TestReadLoadFile(t *testing.T) {
+	tests := []struct {
+		content string // "": no file
+		want    float64
+		wantErr string
+	}{
+		{content: "3", want: 3},
+		{content: " 12.5\n", want: 12.5},
+		{content: "0", want: 0},
+		{wantErr: "no such file"},
+		{content: "abc", wantErr: `holds "abc": want a decimal number >= 0`},
+		{content: "-1", wantErr: `holds "-1": want a decimal number >= 0`},
+		{content: "\n", wantErr: `holds "": want a decimal number >= 0`},
+		{content: strings.Repeat("1", maxLoadFile+1), wantErr: "more than 64 bytes: not a load"},
+	}
+	for _, tt := range tests {
+		t.Run(strconv.Quote(tt.content), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "load")
+			if tt.content != "" {
+				require.NoError(t, os.WriteFile(path, []byte(tt.content), 0o600))
+			}
+			got, err := readLoadFile(path)
+			if tt.wantErr != "" {
+				require.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+		})
+	}
 }
 
 func TestRegisterCommandPassesEveryOption(t *testing.T) {

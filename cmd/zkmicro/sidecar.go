@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/zkmicro/zookeeper/internal/balance"
 )
 
 // sidecar keeps one node registered while its health check passes. It
@@ -16,17 +18,25 @@ import (
 // timeout), and a check that fell due meanwhile runs as soon as it
 // returns. When run's context ends it deregisters the node.
 //
+// With readLoad, it also reads the server's load every loadInterval and,
+// while the node is registered, publishes it with publishLoad when it
+// changed enough (balance.LoadGate: zkbalance's rule), so that the node's
+// znode is written at most once per loadInterval.
+//
 // A sidecar starts no goroutine: its state belongs to the goroutine in run.
 type sidecar struct {
-	register   func(ctx context.Context) error // registers the node; idempotent
-	deregister func(ctx context.Context) error // deregisters the node
-	check      healthCheck                     // nil: always healthy
+	register    func(ctx context.Context) error              // registers the node; idempotent
+	deregister  func(ctx context.Context) error              // deregisters the node
+	check       healthCheck                                  // nil: always healthy
+	readLoad    func() (float64, error)                      // the server's load; nil: none published
+	publishLoad func(ctx context.Context, load string) error // sets the node's load
 
 	checkInterval    time.Duration // between checks (> 0)
 	checkTimeout     time.Duration // bounds one check (> 0)
 	maxFailures      int           // consecutive failed checks that deregister the node (>= 1)
 	registerInterval time.Duration // between registrations while healthy (> 0)
 	stopTimeout      time.Duration // bounds the final Deregister (> 0)
+	loadInterval     time.Duration // between readings of the load (> 0 with readLoad)
 
 	// logf logs a transition, a line each.
 	logf func(format string, args ...any)
@@ -38,6 +48,8 @@ type sidecar struct {
 	failures   int  // consecutive failed checks
 	registered bool // the last Register succeeded, and no Deregister was attempted since
 	mayExist   bool // a Register was attempted, and no Deregister succeeded since
+	gate       balance.LoadGate
+	loadErr    string // the last failure to read or publish the load, "" if none since
 }
 
 // run keeps the node registered while healthy until ctx ends, then
@@ -47,6 +59,12 @@ func (s *sidecar) run(ctx context.Context) {
 	defer checks.Stop()
 	refresh := time.NewTicker(s.registerInterval)
 	defer refresh.Stop()
+	var loads <-chan time.Time
+	if s.readLoad != nil {
+		t := time.NewTicker(s.loadInterval)
+		defer t.Stop()
+		loads = t.C
+	}
 	s.probe(ctx)
 	for {
 		select {
@@ -57,7 +75,45 @@ func (s *sidecar) run(ctx context.Context) {
 			s.probe(ctx)
 		case <-refresh.C:
 			s.refresh(ctx)
+		case <-loads:
+			s.offerLoad(ctx)
 		}
+	}
+}
+
+// offerLoad reads the load and publishes it if the node is registered and
+// the load changed enough. A failure is logged when it differs from the
+// last one; the load published last stays meanwhile.
+func (s *sidecar) offerLoad(ctx context.Context) {
+	load, err := s.readLoad()
+	if err != nil {
+		s.loadFailed("reading the load", err)
+		return
+	}
+	text, publish := s.gate.Offer(load)
+	if !publish || !s.registered {
+		return
+	}
+	if err := s.publishLoad(ctx, text); err != nil {
+		if ctx.Err() == nil {
+			s.loadFailed("publishing the load", err)
+		}
+		return
+	}
+	s.gate.Published(load)
+	if s.loadErr != "" {
+		s.loadErr = ""
+		s.logf("load %s published", text)
+	}
+}
+
+// loadFailed logs a failure to read or publish the load, unless it is the
+// one logged last.
+func (s *sidecar) loadFailed(what string, err error) {
+	msg := fmt.Sprintf("%s failed, the last load published stays: %v", what, err)
+	if msg != s.loadErr {
+		s.loadErr = msg
+		s.logf("%s", msg)
 	}
 }
 
@@ -119,6 +175,9 @@ func (s *sidecar) registerNode(ctx context.Context, why string) {
 		s.logf("%sregister failed after %s, retrying at the next check: %v", reason(why), s.since(start), err)
 	case !s.registered:
 		s.registered = true
+		// A node registered anew has no load: the next one is published
+		// whatever it is.
+		s.gate = balance.LoadGate{}
 		s.logf("%sregistered", reason(why))
 	}
 }

@@ -492,3 +492,74 @@ func TestRegisterKeepsRunningWhenItsLogCannotBeWritten(t *testing.T) {
 	require.Equal(t, exitOK, ta.run(t, "services"))
 	require.False(t, survives.Load(), "other commands end with their reader")
 }
+
+// loadSource is a server's load as a sidecar under test reads it, and
+// the loads it published.
+type loadSource struct {
+	mu        sync.Mutex // guards the fields below
+	load      float64
+	err       error
+	published []string
+}
+
+func (l *loadSource) set(load float64, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.load, l.err = load, err
+}
+
+func (l *loadSource) publishedLoads() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.published)
+}
+
+// withLoad makes s read its load from l every millisecond and publish it
+// to l.
+func (l *loadSource) withLoad(s *sidecar) *sidecar {
+	s.loadInterval = time.Millisecond
+	s.readLoad = func() (float64, error) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return l.load, l.err
+	}
+	s.publishLoad = func(_ context.Context, load string) error {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.published = append(l.published, load)
+		return nil
+	}
+	return s
+}
+
+func TestSidecarPublishesTheLoadWhileRegisteredWhenItChangesEnough(t *testing.T) {
+	n := &fakeNode{}
+	n.down.Store(true)
+	l := &loadSource{load: 3}
+	runSidecar(t, l.withLoad(n.sidecar(1)))
+	n.waitForLog(t, "unhealthy (connection refused): not registered")
+
+	n.down.Store(false)
+	waitFor(t, "the load published once registered", func() bool { return slices.Equal(l.publishedLoads(), []string{"3"}) })
+	l.set(3.2, nil) // too small a change
+	l.set(10, nil)
+	waitFor(t, "the new load", func() bool { return slices.Equal(l.publishedLoads(), []string{"3", "10"}) })
+
+	l.set(0, errors.New("load: no such file"))
+	n.waitForLog(t, "reading the load failed, the last load published stays: load: no such file")
+	l.set(0, nil)
+	n.waitForLog(t, "load 0 published")
+
+	// Deregistered: nothing published; registered again: the load is
+	// published again, unchanged as it is.
+	n.down.Store(true)
+	waitFor(t, "deregistered", func() bool { return !n.isRegistered() })
+	l.set(7, nil)
+	published := len(l.publishedLoads())
+	n.down.Store(false)
+	waitFor(t, "the load published on the new registration", func() bool {
+		got := l.publishedLoads()
+		return len(got) > published && got[len(got)-1] == "7"
+	})
+	assert.Equal(t, 1, strings.Count(strings.Join(n.logLines(), "\n"), "reading the load failed"), "a failure is logged once")
+}

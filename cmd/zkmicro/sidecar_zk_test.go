@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -184,4 +185,49 @@ func TestBinarySidecarStoppedWhileZooKeeperHangsExitsZero(t *testing.T) {
 		_, exists := ephemeralOwner(t, conn, znode)
 		return !exists
 	}, "the node gone once its session expired (2s)")
+}
+
+// A server that is not a go-micro service takes part in load balancing:
+// the sidecar registers its weight, and publishes the load it writes to a
+// file, when it changes enough, at most once per --load_interval.
+func TestBinarySidecarPublishesWeightAndTheLoadOfAFile(t *testing.T) {
+	t.Parallel()
+	srv := zktest.Start(t)
+	reg := newZKRegistry(t, srv.Addr)
+	conn := rawConn(t, srv.Addr)
+	loadFile := filepath.Join(t.TempDir(), "load")
+	writeLoad := func(s string) {
+		// Written whole and renamed into place, as the manual asks.
+		tmp := loadFile + ".tmp"
+		require.NoError(t, os.WriteFile(tmp, []byte(s), 0o600))
+		require.NoError(t, os.Rename(tmp, loadFile))
+	}
+	writeLoad("3\n")
+	p := startBinary(t, nil, zkArgs(srv.Addr, "register", "--name", "legacy", "--id", "legacy-1", "--address", "10.0.0.7:4100",
+		"--weight", "2", "--load_file", loadFile, "--load_interval", "100ms")...)
+	metadata := func() map[string]string {
+		svcs, err := reg.GetService("legacy")
+		if err != nil {
+			return nil
+		}
+		return svcs[0].Nodes[0].Metadata
+	}
+	waitFor(t, "weight 2, load 3", func() bool { md := metadata(); return md["weight"] == "2" && md["load"] == "3" })
+	_, before, err := conn.Get(nodePath("legacy", "legacy-1"))
+	require.NoError(t, err)
+
+	writeLoad("3.2") // too small a change to be worth a write
+	writeLoad("12.5")
+	waitFor(t, "load 12.5", func() bool { return metadata()["load"] == "12.5" })
+	_, after, err := conn.Get(nodePath("legacy", "legacy-1"))
+	require.NoError(t, err)
+	assert.Equal(t, int32(1), after.Version-before.Version, "one write: 3.2 is not worth one")
+
+	writeLoad("busy")
+	waitFor(t, "the bad load logged", func() bool {
+		return strings.Contains(p.stderr.String(), `legacy-1 reading the load failed, the last load published stays: `+loadFile+` holds "busy"`)
+	})
+	assert.Equal(t, "12.5", metadata()["load"], "the last load stays")
+
+	require.Equal(t, exitOK, p.stop(t, syscall.SIGTERM), "stderr:\n%s", p.stderr)
 }
