@@ -26,6 +26,7 @@ test: zookeeper vet
 zookeeper:
 	@scripts/install-zookeeper.sh
 	@scripts/install-curator.sh
+	@scripts/install-kazoo.sh
 
 vet:
 	$(GO) vet ./...

@@ -223,7 +223,7 @@ func (l *Load) Close() {
 	<-p.done
 }
 
-// engineRegistry is what this module's registries, v4 and v5, offer
+// engineRegistry is what this module's registries, of either go-micro line, offer
 // zkbalance.
 type engineRegistry interface {
 	Engine() *engine.Registry

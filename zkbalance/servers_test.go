@@ -22,7 +22,7 @@ import (
 	"github.com/zkmicro/zookeeper/internal/zktest"
 )
 
-// The tests' go-micro servers and clients: real go-micro v4 RPC servers
+// The tests' go-micro servers and clients: real go-micro RPC servers
 // and clients in this process, over go-micro's HTTP transport on loopback,
 // registered in a real ZooKeeper through this module's registry.
 
@@ -125,7 +125,7 @@ func startServer(t *testing.T, addr, name string, delay time.Duration, slots int
 
 // newClient is a go-micro client that picks nodes with sel (over reg), no
 // retries; sel is closed at the end of the test. Its connections are not
-// pooled: go-micro v4.11's HTTP transport loses, now and then, a request
+// pooled: go-micro's HTTP transport (seen with 4.11) loses, now and then, a request
 // sent on a pooled connection right after the previous call on it, and
 // the call then fails after the client's 5 s connection timeout, which
 // would swamp what the tests measure.

@@ -3,7 +3,6 @@
 package zkconfig
 
 import (
-	"os/exec"
 	"strings"
 	"testing"
 
@@ -13,22 +12,12 @@ import (
 	"github.com/zkmicro/zookeeper/internal/zktest"
 )
 
-// python is the interpreter the kazoo cross-check runs.
-const python = "/usr/bin/python3"
-
 // kazoo runs a Python program with kazoo (Python's ZooKeeper client)
-// connected to addr as zk, and returns what it prints. The test is skipped
-// when kazoo is not installed.
+// connected to addr as zk, and returns what it prints; a missing kazoo
+// fails the test (zktest.Kazoo).
 func kazoo(t *testing.T, addr, program string) string {
 	t.Helper()
-	if err := exec.Command(python, "-c", "import kazoo.client").Run(); err != nil {
-		t.Skip("kazoo not installed (apt-get install -y python3-kazoo)")
-	}
-	prelude := "import sys, logging\nlogging.disable(logging.CRITICAL)\nfrom kazoo.client import KazooClient\n" +
-		"zk = KazooClient(hosts=sys.argv[1])\nzk.start(timeout=30)\n"
-	out, err := exec.Command(python, "-c", prelude+program+"\nzk.stop()\nzk.close()\n", addr).CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	return string(out)
+	return zktest.Kazoo(t, addr, program)
 }
 
 // TestKazooWritesTheSourceDelivers: configuration written by another

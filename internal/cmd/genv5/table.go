@@ -37,6 +37,9 @@ var pkgs = []pkg{
 	// The config face, with its tests: main_test.go holds what the tests
 	// do differently per go-micro line.
 	{from: "zkconfig", to: "v5/zkconfig", hand: []string{"main_test.go", "readme_test.go"}},
+	// Soft load balancing: the go-micro line's hooks (service.go) compile
+	// on both.
+	{from: "zkbalance", to: "v5/zkbalance"},
 	// The hello server's greeting, from zkconfig (microconfig.go, written
 	// by hand in each server, holds the config calls that differ).
 	{from: "example/hello/server", to: "v5/example/hello/server", files: []string{"greeting.go"}},
@@ -56,6 +59,7 @@ var twins = map[string]string{
 	modulePath + "/zkprom":               modulePath + "/v5/zkprom",
 	modulePath + "/internal/microlog":    modulePath + "/v5/internal/microlog",
 	modulePath + "/zkconfig":             modulePath + "/v5/zkconfig",
+	modulePath + "/zkbalance":            modulePath + "/v5/zkbalance",
 	modulePath + "/example/hello/server": modulePath + "/v5/example/hello/server",
 }
 
@@ -63,6 +67,7 @@ var twins = map[string]string{
 var shared = map[string]bool{
 	modulePath + "/internal/engine":       true,
 	modulePath + "/internal/configdoc":    true,
+	modulePath + "/internal/balance":      true,
 	modulePath + "/internal/zkmetrics":    true,
 	modulePath + "/internal/zktest":       true,
 	modulePath + "/internal/faultproxy":   true,
