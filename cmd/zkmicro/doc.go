@@ -39,7 +39,11 @@
 // MICRO_REGISTRY_ZOOKEEPER_OPEN_DIRS, and MICRO_REGISTRY_ZOOKEEPER_TLS,
 // _TLS_CA, _TLS_CERT, _TLS_KEY and _TLS_SERVER_NAME (TLS to ZooKeeper's
 // secure client port). Services live under the default prefix,
-// /micro-registry, below the chroot if the address names one.
+// /micro-registry, below the chroot if the address names one. With
+// MICRO_REGISTRY_ZOOKEEPER_CURATOR (a base path, or true for /services),
+// services, get and watch also show the Java services registered in Apache
+// Curator's service discovery format (Spring Cloud Zookeeper), marked by
+// their origin (see the registry's Curator option and docs/curator.md).
 //
 // A ZooKeeper that cannot be reached (nothing listening, or a server that
 // accepts connections and never answers) makes a command fail with an
@@ -58,10 +62,12 @@
 //
 // Lists every service version with its number of nodes, sorted by name, then
 // version (as strings). The table has the columns NAME, VERSION, NODES (an
-// empty version shows as "-"). With -o json it prints a JSON array, empty
-// when there are no services, of
+// empty version shows as "-"), and ORIGIN when a Java service (Apache
+// Curator's format) is listed: go-micro, curator, or go-micro+curator for a
+// version both registered. With -o json it prints a JSON array, empty when
+// there are no services, of
 //
-//	{"name": "greeter", "version": "1.0.0", "node_count": 2}
+//	{"name": "greeter", "version": "1.0.0", "node_count": 2, "origin": "go-micro"}
 //
 // one element per service name and version, in the same order. The field is
 // node_count, not nodes, so that it never reads as the node list of a
@@ -71,7 +77,8 @@
 //
 //	zkmicro get [-o table|json] SERVICE
 //
-// Shows the nodes of one service: a table of VERSION, ID, ADDRESS and
+// Shows the nodes of one service: a table of VERSION, ID, ADDRESS (then
+// ORIGIN, go-micro or curator, when a node of a Java service is shown) and
 // METADATA (sorted key=value pairs joined by ",", "-" when there are none),
 // one row per node, sorted by version, then node id. With -o json it prints
 // what the registry's GetService returns: a JSON array of go-micro
@@ -95,8 +102,9 @@
 // that is: the time the change was seen (UTC, milliseconds), the action as
 // the registry reports it (create, update or delete; delete carries the last
 // known node), the service, its version, the node id and its address,
-// separated by single spaces; an empty field prints as "-". A change that
-// carries several nodes prints a line per node. A watcher that fails for any
+// separated by single spaces; an empty field prints as "-"; a node of a Java
+// service (Apache Curator's format) ends its line with "(curator)". A
+// change that carries several nodes prints a line per node. A watcher that fails for any
 // reason other than the interrupt is an error (exit 1).
 //
 // # zkmicro register

@@ -2,11 +2,14 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 
 	"github.com/urfave/cli/v2"
 	"go-micro.dev/v4/registry"
+
+	"github.com/zkmicro/zookeeper/internal/engine"
 )
 
 func (a *app) servicesCommand() *cli.Command {
@@ -39,6 +42,10 @@ type serviceSummary struct {
 	Name      string `json:"name"`
 	Version   string `json:"version"`
 	NodeCount int    `json:"node_count"`
+	// Origin says who registered the nodes: "go-micro", "curator" (Java
+	// services of Apache Curator's service discovery, read with the
+	// registry's Curator option), or both, "go-micro+curator".
+	Origin string `json:"origin"`
 }
 
 func (a *app) listServices(cCtx *cli.Context) error {
@@ -62,12 +69,37 @@ func (a *app) listServices(cCtx *cli.Context) error {
 		if format == outputJSON {
 			return writeJSON(a.stdout, summaries)
 		}
+		curator := slices.ContainsFunc(summaries, func(s serviceSummary) bool { return s.Origin != originGoMicro })
 		rows := make([][]string, 0, len(summaries))
 		for _, s := range summaries {
-			rows = append(rows, []string{field(s.Name), field(s.Version), strconv.Itoa(s.NodeCount)})
+			row := []string{field(s.Name), field(s.Version), strconv.Itoa(s.NodeCount)}
+			if curator {
+				row = append(row, s.Origin)
+			}
+			rows = append(rows, row)
 		}
-		return writeTable(a.stdout, []string{"NAME", "VERSION", "NODES"}, rows)
+		header := []string{"NAME", "VERSION", "NODES"}
+		if curator {
+			header = append(header, "ORIGIN")
+		}
+		return writeTable(a.stdout, header, rows)
 	})
+}
+
+// Origins of a node: who registered it.
+const (
+	originGoMicro = "go-micro"
+	originCurator = "curator"
+)
+
+// nodeOrigin returns originCurator for a node that a Java service
+// registered in Apache Curator's service discovery (read with the
+// registry's Curator option), originGoMicro otherwise.
+func nodeOrigin(n *registry.Node) string {
+	if n.Metadata[engine.MetaCuratorOrigin] == engine.CuratorOriginCurator {
+		return originCurator
+	}
+	return originGoMicro
 }
 
 // summarizeServices counts the distinct nodes of each service name and
@@ -76,23 +108,32 @@ func (a *app) listServices(cCtx *cli.Context) error {
 func summarizeServices(svcs []*registry.Service) []serviceSummary {
 	type key struct{ name, version string }
 	nodes := make(map[key]map[string]bool)
+	origins := make(map[key]map[string]bool)
 	for _, svc := range svcs {
 		if svc == nil {
 			continue
 		}
 		k := key{svc.Name, svc.Version}
 		if nodes[k] == nil {
-			nodes[k] = make(map[string]bool)
+			nodes[k], origins[k] = make(map[string]bool), make(map[string]bool)
 		}
 		for _, n := range svc.Nodes {
 			if n != nil {
 				nodes[k][n.Id] = true
+				origins[k][nodeOrigin(n)] = true
 			}
 		}
 	}
 	summaries := make([]serviceSummary, 0, len(nodes))
 	for k, ids := range nodes {
-		summaries = append(summaries, serviceSummary{Name: k.name, Version: k.version, NodeCount: len(ids)})
+		origin := originGoMicro
+		switch o := origins[k]; {
+		case o[originCurator] && o[originGoMicro]:
+			origin = originGoMicro + "+" + originCurator
+		case o[originCurator]:
+			origin = originCurator
+		}
+		summaries = append(summaries, serviceSummary{Name: k.name, Version: k.version, NodeCount: len(ids), Origin: origin})
 	}
 	sort.Slice(summaries, func(i, j int) bool {
 		if summaries[i].Name != summaries[j].Name {
@@ -125,13 +166,27 @@ func (a *app) getService(cCtx *cli.Context) error {
 		if format == outputJSON {
 			return writeJSON(a.stdout, svcs)
 		}
+		curator := false
+		for _, svc := range svcs {
+			for _, n := range svc.Nodes {
+				curator = curator || nodeOrigin(n) == originCurator
+			}
+		}
 		var rows [][]string
 		for _, svc := range svcs {
 			for _, n := range svc.Nodes {
-				rows = append(rows, []string{field(svc.Version), field(n.Id), field(n.Address), formatMetadata(n.Metadata)})
+				row := []string{field(svc.Version), field(n.Id), field(n.Address)}
+				if curator {
+					row = append(row, nodeOrigin(n))
+				}
+				rows = append(rows, append(row, formatMetadata(n.Metadata)))
 			}
 		}
-		return writeTable(a.stdout, []string{"VERSION", "ID", "ADDRESS", "METADATA"}, rows)
+		header := []string{"VERSION", "ID", "ADDRESS", "METADATA"}
+		if curator {
+			header = []string{"VERSION", "ID", "ADDRESS", "ORIGIN", "METADATA"}
+		}
+		return writeTable(a.stdout, header, rows)
 	})
 }
 

@@ -40,16 +40,16 @@ func TestServicesJSONIsAListOfNameVersionNodeCount(t *testing.T) {
 	require.Equal(t, exitOK, ta.run(t, "services", "-o", "json"), "stderr:\n%s", ta.stderr.String())
 
 	require.JSONEq(t, `[
-		{"name": "auth", "version": "", "node_count": 1},
-		{"name": "greeter", "version": "1.0.0", "node_count": 2},
-		{"name": "greeter", "version": "1.1.0", "node_count": 1}
+		{"name": "auth", "version": "", "node_count": 1, "origin": "go-micro"},
+		{"name": "greeter", "version": "1.0.0", "node_count": 2, "origin": "go-micro"},
+		{"name": "greeter", "version": "1.1.0", "node_count": 1, "origin": "go-micro"}
 	]`, ta.stdout.String())
 	var decoded []serviceSummary
 	require.NoError(t, json.Unmarshal([]byte(ta.stdout.String()), &decoded))
 	require.Equal(t, []serviceSummary{
-		{Name: "auth", NodeCount: 1},
-		{Name: "greeter", Version: "1.0.0", NodeCount: 2},
-		{Name: "greeter", Version: "1.1.0", NodeCount: 1},
+		{Name: "auth", NodeCount: 1, Origin: "go-micro"},
+		{Name: "greeter", Version: "1.0.0", NodeCount: 2, Origin: "go-micro"},
+		{Name: "greeter", Version: "1.1.0", NodeCount: 1, Origin: "go-micro"},
 	}, decoded, "the same order as the table")
 }
 
@@ -65,17 +65,20 @@ func TestServicesOfAnEmptyRegistry(t *testing.T) {
 
 func TestSummarizeServicesMergesRepeatedVersionsAndNodes(t *testing.T) {
 	node := func(id string) *registry.Node { return &registry.Node{Id: id} }
+	java := &registry.Node{Id: "j-1", Metadata: map[string]string{"curator.origin": "curator"}}
 	got := summarizeServices([]*registry.Service{
 		{Name: "b", Version: "2", Nodes: []*registry.Node{node("b-1")}},
 		nil,
 		{Name: "a", Version: "1", Nodes: []*registry.Node{node("a-1"), nil, node("a-2")}},
-		{Name: "b", Version: "2", Nodes: []*registry.Node{node("b-1"), node("b-2")}},
+		{Name: "b", Version: "2", Nodes: []*registry.Node{node("b-1"), node("b-2"), java}},
 		{Name: "b", Version: "10"},
+		{Name: "j", Nodes: []*registry.Node{java}},
 	})
 	require.Equal(t, []serviceSummary{
-		{Name: "a", Version: "1", NodeCount: 2},
-		{Name: "b", Version: "10", NodeCount: 0},
-		{Name: "b", Version: "2", NodeCount: 2},
+		{Name: "a", Version: "1", NodeCount: 2, Origin: "go-micro"},
+		{Name: "b", Version: "10", NodeCount: 0, Origin: "go-micro"},
+		{Name: "b", Version: "2", NodeCount: 3, Origin: "go-micro+curator"},
+		{Name: "j", NodeCount: 1, Origin: "curator"},
 	}, got)
 	require.NotNil(t, summarizeServices(nil), "encodes as [], not null")
 }

@@ -36,9 +36,9 @@ func TestBinaryServicesAndGetReadZooKeeper(t *testing.T) {
 	r = runBinary(t, nil, zkArgs(srv.Addr, "services", "-o", "json")...)
 	require.Equal(t, exitOK, r.code, "stderr:\n%s", r.stderr)
 	require.JSONEq(t, `[
-		{"name": "auth", "version": "", "node_count": 1},
-		{"name": "greeter", "version": "1.0.0", "node_count": 2},
-		{"name": "greeter", "version": "1.1.0", "node_count": 1}
+		{"name": "auth", "version": "", "node_count": 1, "origin": "go-micro"},
+		{"name": "greeter", "version": "1.0.0", "node_count": 2, "origin": "go-micro"},
+		{"name": "greeter", "version": "1.1.0", "node_count": 1, "origin": "go-micro"}
 	]`, r.stdout)
 
 	r = runBinary(t, nil, zkArgs(srv.Addr, "get", "greeter")...)

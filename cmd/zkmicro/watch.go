@@ -120,7 +120,11 @@ func writeWatchResult(w io.Writer, t time.Time, res *registry.Result) error {
 		if n == nil {
 			n = &registry.Node{}
 		}
-		if _, err := fmt.Fprintln(w, stamp, field(res.Action), field(name), field(version), field(n.Id), field(n.Address)); err != nil {
+		fields := []any{stamp, field(res.Action), field(name), field(version), field(n.Id), field(n.Address)}
+		if nodeOrigin(n) == originCurator {
+			fields = append(fields, "("+originCurator+")")
+		}
+		if _, err := fmt.Fprintln(w, fields...); err != nil {
 			return err
 		}
 	}
