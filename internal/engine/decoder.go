@@ -16,7 +16,8 @@ const maxSharedParts = 16
 // sharedDecoder decodes node payloads exactly as decodeNode does, but
 // decodes the service-level part of a payload (name, version, metadata,
 // endpoints: everything before the node) once for all payloads that carry
-// the same bytes there, which the nodes of one version of a service do.
+// the same bytes there, which the nodes of one version of a service do
+// (it keeps the 128-bit sums of those bytes, not the bytes).
 // Decoding such a payload then decodes only its node, and the services
 // returned share one Metadata map and one Endpoints slice; with a pool,
 // every metadata map equal to one decoded before is that one (go-micro
@@ -32,8 +33,8 @@ const maxSharedParts = 16
 //
 // A sharedDecoder is not safe for concurrent use.
 type sharedDecoder struct {
-	parts map[string]*sharedPart // by the payload's bytes before its node
-	pool  *mapPool               // interns metadata maps; nil: none
+	parts map[dataSum]*sharedPart // by the sum of the payload's bytes before its node
+	pool  *mapPool                // interns metadata maps; nil: none
 }
 
 // sharedPart is a decoded service-level part.
@@ -56,7 +57,7 @@ func (d *sharedDecoder) decode(data []byte) (*Service, error) {
 func (d *sharedDecoder) decodeParts(data []byte) (*Service, Node, error) {
 	headBytes, nodeBytes, split := splitPayload(data)
 	if split {
-		if part := d.parts[string(headBytes)]; part != nil {
+		if part := d.parts[sumOf(headBytes)]; part != nil {
 			if n, ok := decodeNodePart(nodeBytes); ok {
 				n.Metadata = d.pool.intern(n.Metadata)
 				return part.svc, n, nil
@@ -73,9 +74,9 @@ func (d *sharedDecoder) decodeParts(data []byte) (*Service, Node, error) {
 	}
 	if split && sharable(headBytes) {
 		if d.parts == nil || len(d.parts) >= maxSharedParts {
-			d.parts = make(map[string]*sharedPart)
+			d.parts = make(map[dataSum]*sharedPart)
 		}
-		d.parts[string(headBytes)] = &sharedPart{svc: head}
+		d.parts[sumOf(headBytes)] = &sharedPart{svc: head}
 	}
 	node := *s.Nodes[0]
 	node.Metadata = d.pool.intern(node.Metadata)
