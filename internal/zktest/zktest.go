@@ -111,10 +111,12 @@ func skipShort(t TB) {
 }
 
 // Start starts a standalone server and waits until it serves. It is
-// stopped when t ends. Under go test -short it skips t.
+// stopped when t ends. Under go test -short it skips t. It may first wait
+// for a slot (EnvMaxTests).
 func Start(t TB, opts ...Option) *Server {
 	t.Helper()
 	skipShort(t)
+	holdSlot(t)
 	var o options
 	for _, opt := range opts {
 		opt(&o)
@@ -139,10 +141,12 @@ func Start(t TB, opts ...Option) *Server {
 }
 
 // StartEnsemble starts an ensemble of n servers and waits until all of them
-// serve. It is stopped when t ends. Under go test -short it skips t.
+// serve. It is stopped when t ends. Under go test -short it skips t. It
+// may first wait for a slot (EnvMaxTests).
 func StartEnsemble(t TB, n int, opts ...Option) *Ensemble {
 	t.Helper()
 	skipShort(t)
+	holdSlot(t)
 	var o options
 	for _, opt := range opts {
 		opt(&o)
