@@ -24,7 +24,8 @@ func TestGoMicroConfig(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(zc.Close)
 
-	src := zkconfig.NewSource(zkconfig.WithAddress(srv.Addr))
+	// A long Timeout, for a busy machine.
+	src := zkconfig.NewSource(zkconfig.WithAddress(srv.Addr), zkconfig.Timeout(time.Minute))
 	conf, err := config.NewConfig(config.WithSource(src))
 	require.NoError(t, err)
 	t.Cleanup(func() {
