@@ -15,12 +15,13 @@ import (
 const python = "/usr/bin/python3"
 
 // kazoo runs a Python program with kazoo (Python's ZooKeeper client)
-// connected to addr as zk, and returns what it prints. The test is skipped
-// when kazoo is not installed.
+// connected to addr as zk, and returns what it prints. Without kazoo the
+// test fails, as it does without ZooKeeper: scripts/install-zookeeper.sh
+// (make test) installs both.
 func kazoo(t *testing.T, addr, program string) string {
 	t.Helper()
-	if err := exec.Command(python, "-c", "import kazoo.client").Run(); err != nil {
-		t.Skip("kazoo not installed (apt-get install -y python3-kazoo)")
+	if out, err := exec.Command(python, "-c", "import kazoo.client").CombinedOutput(); err != nil {
+		t.Fatalf("kazoo, Python's ZooKeeper client, is missing: run scripts/install-zookeeper.sh (apt-get install -y python3-kazoo): %v\n%s", err, out)
 	}
 	prelude := "import sys, logging\nlogging.disable(logging.CRITICAL)\nfrom kazoo.client import KazooClient\n" +
 		"zk = KazooClient(hosts=sys.argv[1])\nzk.start(timeout=30)\n"
