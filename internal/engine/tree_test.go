@@ -18,7 +18,10 @@ import (
 	"github.com/zkmicro/zookeeper/internal/zktest"
 )
 
-// Tests of the Tree against a real ZooKeeper.
+// Tests of the Tree against a real ZooKeeper. Those that need only part
+// of it run in parallel, each in a namespace of the server the package's
+// tests share (zktest.Shared); those that cut a tree off have a server of
+// their own.
 
 // rawZK returns a plain zk connection to addr, closed when the test ends,
 // for tests to change ZooKeeper behind a Tree's back.
@@ -33,9 +36,54 @@ func rawZK(t testing.TB, addr string, auth ...string) *zk.Conn {
 	return c
 }
 
+// nsConn is a plain zk connection to a namespace of the shared server,
+// for tests to change ZooKeeper behind a Tree's back. It takes paths as
+// the Tree sees them through the namespace's chroot (go-zookeeper has no
+// chroot of its own).
+type nsConn struct {
+	conn *zk.Conn
+	ns   *zktest.Namespace
+}
+
+// rawNS returns a plain zk connection to ns, closed when the test ends.
+func rawNS(t testing.TB, ns *zktest.Namespace, auth ...string) *nsConn {
+	t.Helper()
+	return &nsConn{conn: rawZK(t, ns.ServerAddr, auth...), ns: ns}
+}
+
+func (c *nsConn) Create(p string, data []byte, flags int32, acl []zk.ACL) (string, error) {
+	created, err := c.conn.Create(c.ns.Path(p), data, flags, acl)
+	return strings.TrimPrefix(created, c.ns.Root), err
+}
+
+func (c *nsConn) Set(p string, data []byte, version int32) (*zk.Stat, error) {
+	return c.conn.Set(c.ns.Path(p), data, version)
+}
+
+func (c *nsConn) Get(p string) ([]byte, *zk.Stat, error) { return c.conn.Get(c.ns.Path(p)) }
+
+func (c *nsConn) Delete(p string, version int32) error { return c.conn.Delete(c.ns.Path(p), version) }
+
+// Multi sends ops, whose requests are creations, in the namespace.
+func (c *nsConn) Multi(ops ...any) ([]zk.MultiResponse, error) {
+	moved := make([]any, len(ops))
+	for i, op := range ops {
+		create := *op.(*zk.CreateRequest)
+		create.Path = c.ns.Path(create.Path)
+		moved[i] = &create
+	}
+	return c.conn.Multi(moved...)
+}
+
+// znodeCreator is a zk connection, plain (*zk.Conn) or to a namespace.
+type znodeCreator interface {
+	Create(p string, data []byte, flags int32, acl []zk.ACL) (string, error)
+	Multi(ops ...any) ([]zk.MultiResponse, error)
+}
+
 // mustCreate creates the znodes at paths, each with data "v:<path>", and
 // their missing ancestors with empty data.
-func mustCreate(t testing.TB, c *zk.Conn, paths ...string) {
+func mustCreate(t testing.TB, c znodeCreator, paths ...string) {
 	t.Helper()
 	for _, p := range paths {
 		for i := 1; i < len(p); i++ {
@@ -119,13 +167,14 @@ func awaitTree(t *testing.T, tr *Tree, what string, cond func(map[string]string)
 }
 
 func TestTreeMirrorsTheSubtree(t *testing.T) {
-	srv := zktest.Start(t)
-	c := rawZK(t, srv.Addr)
+	t.Parallel()
+	ns := zktest.Shared(t)
+	c := rawNS(t, ns)
 	mustCreate(t, c, "/cfg/a", "/cfg/b/c", "/cfg/b/d/e", "/elsewhere/x")
-	tr := newTestTree(t, srv.Addr, "/cfg")
+	tr := newTestTree(t, ns.Addr, "/cfg")
 
 	s := snapshot(t, tr)
-	assert.Equal(t, "/cfg", s.Root)
+	assert.Equal(t, ns.Path("/cfg"), s.Root, "the root on the server, chroot included")
 	assert.Equal(t, map[string]string{
 		"": "", "/a": "v:/cfg/a", "/b": "", "/b/c": "v:/cfg/b/c", "/b/d": "", "/b/d/e": "v:/cfg/b/d/e",
 	}, flat(t, s))
@@ -163,13 +212,14 @@ func TestTreeMirrorsTheSubtree(t *testing.T) {
 	awaitTree(t, tr, "an empty tree", func(m map[string]string) bool { return len(m) == 0 })
 	mustCreate(t, c, "/cfg/new")
 	awaitTree(t, tr, "the root created again", func(m map[string]string) bool { return m["/new"] == "v:/cfg/new" && len(m) == 2 })
-	assert.Empty(t, flat(t, snapshot(t, newTestTree(t, srv.Addr, "/missing"))), "a missing root is an empty snapshot")
+	assert.Empty(t, flat(t, snapshot(t, newTestTree(t, ns.Addr, "/missing"))), "a missing root is an empty snapshot")
 }
 
 func TestTreeUnderAChrootThatDoesNotExistYet(t *testing.T) {
-	srv := zktest.Start(t)
-	c := rawZK(t, srv.Addr)
-	tr := newTestTree(t, srv.Addr+"/apps/prod", "/cfg")
+	t.Parallel()
+	ns := zktest.Shared(t)
+	c := rawNS(t, ns)
+	tr := newTestTree(t, ns.Addr+"/apps/prod", "/cfg")
 	assert.Empty(t, flat(t, snapshot(t, tr)))
 	mustCreate(t, c, "/apps/prod/cfg/k")
 	awaitTree(t, tr, "k under the chroot", func(m map[string]string) bool { return m["/k"] == "v:/apps/prod/cfg/k" })
@@ -183,7 +233,7 @@ const bigTreeDirs, bigTreeKeys = 100, 100
 // bigTreeZnodes is how many znodes the big tree holds, /big included.
 const bigTreeZnodes = 1 + bigTreeDirs + bigTreeDirs*bigTreeKeys
 
-func createBigTree(t testing.TB, c *zk.Conn) {
+func createBigTree(t testing.TB, c znodeCreator) {
 	t.Helper()
 	mustCreate(t, c, "/big")
 	for d := range bigTreeDirs {
@@ -203,10 +253,11 @@ func createBigTree(t testing.TB, c *zk.Conn) {
 const bigTreeTimeout = time.Minute
 
 func TestTreeReadsTenThousandZnodesWithReadsInFlight(t *testing.T) {
-	srv := zktest.Start(t)
-	c := rawZK(t, srv.Addr)
+	t.Parallel()
+	ns := zktest.Shared(t)
+	c := rawNS(t, ns)
 	createBigTree(t, c)
-	tr := NewTree(Options{Addrs: []string{srv.Addr}, Timeout: bigTreeTimeout, Settings: []Option{Prefix("/big")}})
+	tr := NewTree(Options{Addrs: []string{ns.Addr}, Timeout: bigTreeTimeout, Settings: []Option{Prefix("/big")}})
 	t.Cleanup(func() { require.NoError(t, tr.Close()) })
 	s, err := tr.Snapshot(context.Background())
 	require.NoError(t, err)
@@ -228,10 +279,10 @@ func TestTreeReadsTenThousandZnodesWithReadsInFlight(t *testing.T) {
 //
 //	go test -race -run '^$' -bench TreeReadsTenThousand ./internal/engine/
 func BenchmarkTreeReadsTenThousandZnodes(b *testing.B) {
-	srv := zktest.Start(b)
-	createBigTree(b, rawZK(b, srv.Addr))
+	ns := zktest.Shared(b)
+	createBigTree(b, rawNS(b, ns))
 	for b.Loop() {
-		tr := NewTree(Options{Addrs: []string{srv.Addr}, Timeout: bigTreeTimeout, Settings: []Option{Prefix("/big")}})
+		tr := NewTree(Options{Addrs: []string{ns.Addr}, Timeout: bigTreeTimeout, Settings: []Option{Prefix("/big")}})
 		s, err := tr.Snapshot(context.Background())
 		if err != nil {
 			b.Fatal(err)
@@ -247,9 +298,10 @@ func BenchmarkTreeReadsTenThousandZnodes(b *testing.B) {
 }
 
 func TestTreeApply(t *testing.T) {
-	srv := zktest.Start(t)
-	c := rawZK(t, srv.Addr)
-	tr := newTestTree(t, srv.Addr+"/chroot", "/deep/cfg")
+	t.Parallel()
+	ns := zktest.Shared(t)
+	c := rawNS(t, ns)
+	tr := newTestTree(t, ns.Addr+"/chroot", "/deep/cfg")
 	ctx := context.Background()
 
 	// The root and its ancestors are created; Apply returns once the tree
@@ -293,7 +345,7 @@ func TestTreeApply(t *testing.T) {
 	})
 	require.Error(t, err)
 	assert.Equal(t, int32(maxApplyAttempts), attempts.Load())
-	assert.Contains(t, err.Error(), "zookeeper: write /chroot/deep/cfg: the subtree kept changing during 4 attempts")
+	assert.Contains(t, err.Error(), "zookeeper: write "+ns.Path("/chroot/deep/cfg")+": the subtree kept changing during 4 attempts")
 	assert.ErrorIs(t, err, zk.ErrBadVersion)
 
 	// A plan's error is returned as it is; nothing is sent.
@@ -354,8 +406,9 @@ func shortCtx(t *testing.T) context.Context {
 }
 
 func TestTreeACLs(t *testing.T) {
-	srv := zktest.Start(t)
-	owner := rawZK(t, srv.Addr, "owner:secret")
+	t.Parallel()
+	ns := zktest.Shared(t)
+	owner := rawNS(t, ns, "owner:secret")
 	ownerOnly := zk.DigestACL(zk.PermAll, "owner", "secret")
 	_, err := owner.Create("/cfg", nil, 0, zk.WorldACL(zk.PermAll))
 	require.NoError(t, err)
@@ -368,7 +421,7 @@ func TestTreeACLs(t *testing.T) {
 
 	// A znode this client may not read is in the snapshot, with why.
 	logs := &recLogger{}
-	tr := NewTree(Options{Addrs: []string{srv.Addr}, Logger: logs, Settings: []Option{Prefix("/cfg")}})
+	tr := NewTree(Options{Addrs: []string{ns.Addr}, Logger: logs, Settings: []Option{Prefix("/cfg")}})
 	t.Cleanup(func() { tr.Close() })
 	s := snapshot(t, tr)
 	assert.Equal(t, "1", string(s.Nodes["/open"].Data))
@@ -378,19 +431,20 @@ func TestTreeACLs(t *testing.T) {
 	assert.Equal(t, int32(-1), s.Nodes["/secret"].Version)
 
 	// With the credentials it reads.
-	authed := newTestTree(t, srv.Addr, "/cfg", Auth("digest", []byte("owner:secret")))
+	authed := newTestTree(t, ns.Addr, "/cfg", Auth("digest", []byte("owner:secret")))
 	assert.Equal(t, "2", string(snapshot(t, authed).Nodes["/secret"].Data))
 
 	// A root this client may not read fails at once, saying why, and is
 	// logged once. (Had Snapshot waited instead, it would fail after a
 	// minute with the deadline, saying the root is not in sync.)
-	priv := NewTree(Options{Addrs: []string{srv.Addr}, Logger: logs, Timeout: time.Minute, Settings: []Option{Prefix("/private")}})
+	priv := NewTree(Options{Addrs: []string{ns.Addr}, Logger: logs, Timeout: time.Minute, Settings: []Option{Prefix("/private")}})
 	t.Cleanup(func() { priv.Close() })
 	_, err = priv.Snapshot(context.Background())
 	require.ErrorIs(t, err, zk.ErrNoAuth)
 	assert.NotErrorIs(t, err, context.DeadlineExceeded, "a refusal does not wait for the timeout")
-	assert.Contains(t, err.Error(), "zookeeper: read /private: not allowed to read /private: its ACL does not grant READ")
-	zktest.Eventually(t, 5*time.Second, func() bool { return len(logs.matching("reading /private")) == 1 }, "refusal not logged")
+	private := ns.Path("/private")
+	assert.Contains(t, err.Error(), "zookeeper: read "+private+": not allowed to read "+private+": its ACL does not grant READ")
+	zktest.Eventually(t, 5*time.Second, func() bool { return len(logs.matching("reading "+private)) == 1 }, "refusal not logged")
 }
 
 func TestTreeInvalidOptionsAndClose(t *testing.T) {
@@ -401,8 +455,8 @@ func TestTreeInvalidOptionsAndClose(t *testing.T) {
 	require.Error(t, tr.Apply(context.Background(), func(*TreeSnapshot) ([]any, error) { return nil, nil }))
 	require.NoError(t, tr.Close())
 
-	srv := zktest.Start(t)
-	tr = NewTree(Options{Addrs: []string{srv.Addr}, Settings: []Option{Prefix("/cfg")}})
+	ns := zktest.Shared(t)
+	tr = NewTree(Options{Addrs: []string{ns.Addr}, Settings: []Option{Prefix("/cfg")}})
 	snapshot(t, tr)
 	require.NoError(t, tr.Close())
 	require.NoError(t, tr.Close(), "idempotent")
