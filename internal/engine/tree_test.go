@@ -36,46 +36,8 @@ func rawZK(t testing.TB, addr string, auth ...string) *zk.Conn {
 	return c
 }
 
-// nsConn is a plain zk connection to a namespace of the shared server,
-// for tests to change ZooKeeper behind a Tree's back. It takes paths as
-// the Tree sees them through the namespace's chroot (go-zookeeper has no
-// chroot of its own).
-type nsConn struct {
-	conn *zk.Conn
-	ns   *zktest.Namespace
-}
-
-// rawNS returns a plain zk connection to ns, closed when the test ends.
-func rawNS(t testing.TB, ns *zktest.Namespace, auth ...string) *nsConn {
-	t.Helper()
-	return &nsConn{conn: rawZK(t, ns.ServerAddr, auth...), ns: ns}
-}
-
-func (c *nsConn) Create(p string, data []byte, flags int32, acl []zk.ACL) (string, error) {
-	created, err := c.conn.Create(c.ns.Path(p), data, flags, acl)
-	return strings.TrimPrefix(created, c.ns.Root), err
-}
-
-func (c *nsConn) Set(p string, data []byte, version int32) (*zk.Stat, error) {
-	return c.conn.Set(c.ns.Path(p), data, version)
-}
-
-func (c *nsConn) Get(p string) ([]byte, *zk.Stat, error) { return c.conn.Get(c.ns.Path(p)) }
-
-func (c *nsConn) Delete(p string, version int32) error { return c.conn.Delete(c.ns.Path(p), version) }
-
-// Multi sends ops, whose requests are creations, in the namespace.
-func (c *nsConn) Multi(ops ...any) ([]zk.MultiResponse, error) {
-	moved := make([]any, len(ops))
-	for i, op := range ops {
-		create := *op.(*zk.CreateRequest)
-		create.Path = c.ns.Path(create.Path)
-		moved[i] = &create
-	}
-	return c.conn.Multi(moved...)
-}
-
-// znodeCreator is a zk connection, plain (*zk.Conn) or to a namespace.
+// znodeCreator is a zk connection, plain (*zk.Conn) or to a namespace
+// (*zktest.NamespaceConn).
 type znodeCreator interface {
 	Create(p string, data []byte, flags int32, acl []zk.ACL) (string, error)
 	Multi(ops ...any) ([]zk.MultiResponse, error)
@@ -169,7 +131,7 @@ func awaitTree(t *testing.T, tr *Tree, what string, cond func(map[string]string)
 func TestTreeMirrorsTheSubtree(t *testing.T) {
 	t.Parallel()
 	ns := zktest.Shared(t)
-	c := rawNS(t, ns)
+	c := ns.Connect(t)
 	mustCreate(t, c, "/cfg/a", "/cfg/b/c", "/cfg/b/d/e", "/elsewhere/x")
 	tr := newTestTree(t, ns.Addr, "/cfg")
 
@@ -218,7 +180,7 @@ func TestTreeMirrorsTheSubtree(t *testing.T) {
 func TestTreeUnderAChrootThatDoesNotExistYet(t *testing.T) {
 	t.Parallel()
 	ns := zktest.Shared(t)
-	c := rawNS(t, ns)
+	c := ns.Connect(t)
 	tr := newTestTree(t, ns.Addr+"/apps/prod", "/cfg")
 	assert.Empty(t, flat(t, snapshot(t, tr)))
 	mustCreate(t, c, "/apps/prod/cfg/k")
@@ -255,7 +217,7 @@ const bigTreeTimeout = time.Minute
 func TestTreeReadsTenThousandZnodesWithReadsInFlight(t *testing.T) {
 	t.Parallel()
 	ns := zktest.Shared(t)
-	c := rawNS(t, ns)
+	c := ns.Connect(t)
 	createBigTree(t, c)
 	tr := NewTree(Options{Addrs: []string{ns.Addr}, Timeout: bigTreeTimeout, Settings: []Option{Prefix("/big")}})
 	t.Cleanup(func() { require.NoError(t, tr.Close()) })
@@ -280,7 +242,7 @@ func TestTreeReadsTenThousandZnodesWithReadsInFlight(t *testing.T) {
 //	go test -race -run '^$' -bench TreeReadsTenThousand ./internal/engine/
 func BenchmarkTreeReadsTenThousandZnodes(b *testing.B) {
 	ns := zktest.Shared(b)
-	createBigTree(b, rawNS(b, ns))
+	createBigTree(b, ns.Connect(b))
 	for b.Loop() {
 		tr := NewTree(Options{Addrs: []string{ns.Addr}, Timeout: bigTreeTimeout, Settings: []Option{Prefix("/big")}})
 		s, err := tr.Snapshot(context.Background())
@@ -300,7 +262,7 @@ func BenchmarkTreeReadsTenThousandZnodes(b *testing.B) {
 func TestTreeApply(t *testing.T) {
 	t.Parallel()
 	ns := zktest.Shared(t)
-	c := rawNS(t, ns)
+	c := ns.Connect(t)
 	tr := newTestTree(t, ns.Addr+"/chroot", "/deep/cfg")
 	ctx := context.Background()
 
@@ -408,7 +370,7 @@ func shortCtx(t *testing.T) context.Context {
 func TestTreeACLs(t *testing.T) {
 	t.Parallel()
 	ns := zktest.Shared(t)
-	owner := rawNS(t, ns, "owner:secret")
+	owner := ns.Connect(t, "owner:secret")
 	ownerOnly := zk.DigestACL(zk.PermAll, "owner", "secret")
 	_, err := owner.Create("/cfg", nil, 0, zk.WorldACL(zk.PermAll))
 	require.NoError(t, err)

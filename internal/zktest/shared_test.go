@@ -43,3 +43,26 @@ func TestSharedGivesEachTestItsOwnNamespaceOnOneServer(t *testing.T) {
 	other.Close()
 	Eventually(t, 10*time.Second, func() bool { return !b.SessionAlive(sid) }, "session 0x%x still alive after Close", sid)
 }
+
+func TestNamespaceConnTakesTheNamespacesPaths(t *testing.T) {
+	ns := Shared(t)
+	c := ns.Connect(t)
+	p, err := c.Create("/a", []byte("1"), zk.FlagSequence, zk.WorldACL(zk.PermAll))
+	require.NoError(t, err)
+	assert.Regexp(t, `^/a\d{10}$`, p, "the path created, in the namespace")
+	res, err := c.Multi(
+		&zk.CreateRequest{Path: "/b", Data: []byte("2"), Acl: zk.WorldACL(zk.PermAll)},
+		&zk.SetDataRequest{Path: p, Data: []byte("3"), Version: -1},
+	)
+	require.NoError(t, err)
+	assert.Equal(t, "/b", res[0].String)
+	kids, _, err := c.Children("/")
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{p[1:], "b"}, kids)
+
+	raw, _, err := c.Raw.Get(ns.Root + p)
+	require.NoError(t, err, "on the server, under the namespace's root")
+	assert.Equal(t, "3", string(raw))
+	_, err = c.Multi(&zk.CreateRequest{Path: "/c"}, "not a request")
+	require.Error(t, err)
+}
