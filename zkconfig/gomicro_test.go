@@ -19,6 +19,7 @@ import (
 // config.NewConfig(config.WithSource(zkconfig.NewSource(...))), then
 // conf.Get(...).String(default) and conf.Watch(...).
 func TestGoMicroConfig(t *testing.T) {
+	t.Parallel()
 	srv := zktest.Start(t)
 	zc, _, err := zk.Connect([]string{srv.Addr}, 10*time.Second, zk.WithLogger(quiet{}))
 	require.NoError(t, err)

@@ -35,6 +35,7 @@ func kazoo(t *testing.T, addr, program string) string {
 // documentation, is what the source delivers; and what the source writes,
 // kazoo reads as that layout.
 func TestKazooWritesTheSourceDelivers(t *testing.T) {
+	t.Parallel()
 	srv := zktest.Start(t)
 	src := newSource(t, WithAddress(srv.Addr), WithPrefix("/micro-config/greeter"))
 	require.Equal(t, "{}", read(t, src))

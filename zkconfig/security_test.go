@@ -125,6 +125,7 @@ func TestPrivate(t *testing.T) {
 }
 
 func TestTLS(t *testing.T) {
+	t.Parallel()
 	srv, secureAddr, pki := zktest.StartTLS(t)
 	_ = srv
 	src := newSource(t, WithAddress(secureAddr), TLSConfig(pki.ClientTLS()))
