@@ -37,6 +37,7 @@ func buildHello(t *testing.T) (server, client string) {
 // accepts TLS with a client certificate: the server registers, the client
 // discovers and calls it, and SIGTERM deregisters it.
 func TestHelloExampleOverTLS(t *testing.T) {
+	t.Parallel()
 	srv, secureAddr, pki := zktest.StartTLS(t)
 	raw := rawConn(t, srv.Addr)
 	serverBin, clientBin := buildHello(t)
