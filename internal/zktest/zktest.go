@@ -1,8 +1,12 @@
 // Package zktest runs real Apache ZooKeeper servers for tests: standalone
 // servers and ensembles on free loopback ports, each in its own temporary
-// directory, stopped when the test ends. It needs Java and a ZooKeeper jar
-// (Debian's zookeeper package: scripts/install-zookeeper.sh installs it). A
-// missing ZooKeeper fails the test: it is never skipped.
+// directory, stopped when the test ends (Start, StartEnsemble, StartTLS);
+// or a namespace of the test's own on one server that the tests of a test
+// binary share (Shared). It needs Java and a ZooKeeper jar (Debian's
+// zookeeper package: scripts/install-zookeeper.sh installs it). A missing
+// ZooKeeper fails the test: it is never skipped. EnvMaxTests limits how
+// many tests use ZooKeeper at once; BuildProgram builds the programs tests
+// run as processes.
 package zktest
 
 import (
