@@ -20,15 +20,13 @@ import (
 // directory and returns their paths.
 func buildHello(t *testing.T) (server, client string) {
 	t.Helper()
-	goTool, err := exec.LookPath("go")
-	require.NoError(t, err, "the go command builds the hello example")
 	dir := t.TempDir()
 	server, client = filepath.Join(dir, "server"), filepath.Join(dir, "client")
 	for out, pkg := range map[string]string{server: "./example/hello/server", client: "./example/hello/client"} {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		b, err := exec.CommandContext(ctx, goTool, "build", "-o", out, pkg).CombinedOutput()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		err := zktest.BuildProgram(ctx, out, "", pkg)
 		cancel()
-		require.NoError(t, err, "go build %s: %s", pkg, b)
+		require.NoError(t, err)
 	}
 	return server, client
 }
@@ -39,6 +37,7 @@ func buildHello(t *testing.T) (server, client string) {
 // accepts TLS with a client certificate: the server registers, the client
 // discovers and calls it, and SIGTERM deregisters it.
 func TestHelloExampleOverTLS(t *testing.T) {
+	t.Parallel()
 	srv, secureAddr, pki := zktest.StartTLS(t)
 	raw := rawConn(t, srv.Addr)
 	serverBin, clientBin := buildHello(t)

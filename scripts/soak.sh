@@ -10,4 +10,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export ZKMICRO_SOAK_DURATION="${ZKMICRO_SOAK_DURATION:-60s}"
-exec "${GO:-go}" test -race -tags soak -count=1 -timeout 15m -run '^TestChurnSoak$' -v ./internal/engine
+exec "${GO:-go}" test -race -gcflags=github.com/go-zookeeper/zk=-race=false -tags soak -count=1 -timeout 15m -run '^TestChurnSoak$' -v ./internal/engine

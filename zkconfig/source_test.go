@@ -23,6 +23,7 @@ import (
 // Tests of the source against a real ZooKeeper.
 
 func TestReadsANestedTree(t *testing.T) {
+	t.Parallel()
 	srv := zktest.Start(t)
 	c := rawZK(t, srv.Addr)
 	put(t, c, "/micro-config/database/address", "10.0.0.7")
@@ -54,6 +55,7 @@ func TestReadsANestedTree(t *testing.T) {
 }
 
 func TestWatchReportsEveryChange(t *testing.T) {
+	t.Parallel()
 	srv := zktest.Start(t)
 	c := rawZK(t, srv.Addr)
 	src := newSource(t, WithAddress(srv.Addr), WithPrefix("/cfg"))
@@ -93,6 +95,7 @@ func TestWatchReportsEveryChange(t *testing.T) {
 }
 
 func TestWatchCoalescesBurstsAndNeverGoesBack(t *testing.T) {
+	t.Parallel()
 	srv := zktest.Start(t)
 	c := rawZK(t, srv.Addr)
 	put(t, c, "/cfg/n", "0")
@@ -118,6 +121,7 @@ func TestWatchCoalescesBurstsAndNeverGoesBack(t *testing.T) {
 }
 
 func TestWriteThenRead(t *testing.T) {
+	t.Parallel()
 	srv := zktest.Start(t)
 	c := rawZK(t, srv.Addr)
 	src := newSource(t, WithAddress(srv.Addr+"/chroot"), WithPrefix("/apps/greeter"))
@@ -184,6 +188,7 @@ func TestWriteThenRead(t *testing.T) {
 }
 
 func TestConcurrentWritersNeverHalfApply(t *testing.T) {
+	t.Parallel()
 	srv := zktest.Start(t)
 	a := newSource(t, WithAddress(srv.Addr), WithPrefix("/cfg"))
 	b := newSource(t, WithAddress(srv.Addr), WithPrefix("/cfg"))
@@ -221,6 +226,7 @@ func TestConcurrentWritersNeverHalfApply(t *testing.T) {
 }
 
 func TestWatchersShareTheSourceAndStop(t *testing.T) {
+	t.Parallel()
 	srv := zktest.Start(t)
 	c := rawZK(t, srv.Addr)
 	put(t, c, "/cfg", "")
@@ -272,6 +278,7 @@ func TestWatchersShareTheSourceAndStop(t *testing.T) {
 }
 
 func TestWatchBeforeRead(t *testing.T) {
+	t.Parallel()
 	srv := zktest.Start(t)
 	c := rawZK(t, srv.Addr)
 	put(t, c, "/cfg/k", "v")

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,18 +20,28 @@ import (
 	"github.com/zkmicro/zookeeper/internal/zktest"
 )
 
-// buildHelloServer builds the hello example's server into a temporary
-// directory and returns its path.
+// helloServer is the hello example's server, built once by the first test
+// that needs it (buildHelloServer) into programs, a directory TestMain
+// removes.
+var helloServer struct {
+	once     sync.Once
+	programs string
+	path     string
+	err      error
+}
+
+// buildHelloServer returns the path of the hello example's server, built
+// on the first call.
 func buildHelloServer(t *testing.T) string {
 	t.Helper()
-	goTool, err := exec.LookPath("go")
-	require.NoError(t, err, "the go command builds the hello example")
-	bin := filepath.Join(t.TempDir(), "server")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, goTool, "build", "-o", bin, "github.com/zkmicro/zookeeper/example/hello/server").CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
-	return bin
+	helloServer.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		helloServer.path = filepath.Join(helloServer.programs, "server")
+		helloServer.err = zktest.BuildProgram(ctx, helloServer.path, "", "github.com/zkmicro/zookeeper/example/hello/server")
+	})
+	require.NoError(t, helloServer.err)
+	return helloServer.path
 }
 
 // metricsURL finds where the server said it serves its metrics.

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,40 +16,27 @@ import (
 )
 
 // The tests in *_zk_test.go run the zkmicro binary as a user would, built
-// once by TestMain, against real ZooKeeper servers.
+// once by TestMain, against real ZooKeeper servers. It is built without
+// the race detector (zktest.BuildProgram says why): the commands run under
+// it in the in-process tests (app_test.go and the rest), and the engine and
+// the config source in their own packages' tests.
 
 // binary is the zkmicro binary TestMain built.
 var binary string
+
+// buildTimeout bounds TestMain's build of the binary: generous, for a
+// first build on a busy machine.
+const buildTimeout = 5 * time.Minute
 
 // commandTimeout bounds a command the tests expect to end by itself: it is
 // killed after that, and the test fails.
 const commandTimeout = 30 * time.Second
 
-// buildBinary builds this package into out, with -race when the tests run
-// with it.
-func buildBinary(out string) error {
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	args := []string{"build", "-o", out}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	cmd := exec.Command(goTool, append(args, ".")...)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %w\n%s", err, b)
-	}
-	return nil
-}
-
 // command is the binary started with args and env (KEY=VALUE pairs added to
 // an environment without the registry's variables).
 func command(ctx context.Context, env []string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, binary, args...)
-	// A binary built with -race sleeps a second before it exits, unless
-	// told not to; a race it finds still makes it exit 66.
-	cmd.Env = append(append(os.Environ(), "GORACE=atexit_sleep_ms=0"), env...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.WaitDelay = time.Second
 	return cmd
 }

@@ -101,7 +101,7 @@ func TestBinaryDoctorOfAnEnsembleThenOfOneMemberKilled(t *testing.T) {
 	leader, err := ens.WaitLeader(zkTimeout)
 	require.NoError(t, err)
 
-	r := runBinary(t, nil, append(addressArg(addrs...), "doctor")...)
+	r := runBinary(t, nil, append(registryArgs(addrs...), "doctor")...)
 
 	require.Equal(t, exitOK, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 	verdicts, details := doctorLines(t, r.stdout)
@@ -125,7 +125,7 @@ func TestBinaryDoctorOfAnEnsembleThenOfOneMemberKilled(t *testing.T) {
 		}
 	}
 	victim.Kill()
-	r = runBinary(t, nil, append(addressArg(addrs...), "doctor", "-o", "json")...)
+	r = runBinary(t, nil, append(registryArgs(addrs...), "doctor", "-o", "json")...)
 
 	require.Equal(t, exitError, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 	require.Equal(t, "zkmicro: doctor: 1 of 12 checks failed: "+victim.Addr+" reachable\n", r.stderr)

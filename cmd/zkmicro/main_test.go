@@ -34,7 +34,10 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "zkmicro")
-	if err := buildBinary(binary); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
+	err = zktest.BuildProgram(ctx, binary, "", ".")
+	cancel()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "zkmicro tests:", err)
 		_ = os.RemoveAll(dir)
 		os.Exit(1)

@@ -122,7 +122,7 @@ func TestBinaryUnreachableZooKeeperExitsOneNamingTheAddress(t *testing.T) {
 		} {
 			t.Run(name+"/"+strings.Join(cmd, " "), func(t *testing.T) {
 				t.Parallel()
-				r := runBinary(t, nil, append(addressArg(addr), append([]string{"--registry_timeout", "1s"}, cmd...)...)...)
+				r := runBinary(t, nil, append(registryArgs(addr), append([]string{"--registry_timeout", "1s"}, cmd...)...)...)
 
 				require.Equal(t, exitError, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 				assert.True(t, strings.HasPrefix(r.stderr, "zkmicro: "), r.stderr)

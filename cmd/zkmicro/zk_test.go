@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"path"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,21 +22,17 @@ import (
 // connections: generous, for a busy machine.
 const zkTimeout = 10 * time.Second
 
-// addressArg is the --registry_address option for addrs.
-func addressArg(addrs ...string) []string {
-	joined := ""
-	for i, a := range addrs {
-		if i > 0 {
-			joined += ","
-		}
-		joined += a
-	}
-	return []string{"--registry_address", joined}
+// registryArgs is the global options for the servers addrs: the address,
+// and the registry timeout of the tests (zkTimeout) rather than the
+// command's default (5 s), for a busy machine. A later --registry_timeout
+// overrides it.
+func registryArgs(addrs ...string) []string {
+	return []string{"--registry_address", strings.Join(addrs, ","), "--registry_timeout", zkTimeout.String()}
 }
 
 // zkArgs is the global options for addr followed by rest.
 func zkArgs(addr string, rest ...string) []string {
-	return append(addressArg(addr), rest...)
+	return append(registryArgs(addr), rest...)
 }
 
 // newZKRegistry is a registry of the test's own on the servers addrs

@@ -27,11 +27,19 @@ import (
 // settings say otherwise.
 const testSessionTimeout = 2 * time.Second
 
+// testTimeout is the Timeout of a test registry unless o sets another:
+// generous, for a busy machine (no test measures speed with it).
+const testTimeout = 20 * time.Second
+
 // newTestRegistry returns a registry for o, closed when t ends. Its
-// session timeout is testSessionTimeout unless o's settings set another.
+// session timeout is testSessionTimeout unless o's settings set another,
+// its Timeout testTimeout unless o sets one.
 func newTestRegistry(t testing.TB, o Options) *Registry {
 	t.Helper()
 	o.Settings = append([]Option{SessionTimeout(testSessionTimeout)}, o.Settings...)
+	if o.Timeout == 0 {
+		o.Timeout = testTimeout
+	}
 	r := NewRegistry(o)
 	t.Cleanup(func() { _ = r.Close() })
 	return r

@@ -676,7 +676,7 @@ func TestErrorsArePrefixedOnce(t *testing.T) {
 // it was granted.
 func TestNegotiatedSessionTimeout(t *testing.T) {
 	srv := zktest.Start(t)
-	r := newTestRegistry(t, Options{Addrs: []string{srv.Addr}, Settings: []Option{SessionTimeout(time.Millisecond)}})
+	r := newTestRegistry(t, Options{Addrs: []string{srv.Addr}, Timeout: time.Minute, Settings: []Option{SessionTimeout(time.Millisecond)}})
 	s, err := r.Session(t.Context())
 	require.NoError(t, err)
 	assert.Equal(t, 2*zktest.TickTime, s.NegotiatedTimeout(), "raised to the server's minimum of 2 ticks")

@@ -523,7 +523,9 @@ func TestTLS(t *testing.T) {
 		log := &logRecorder{debug: true} // zk's own lines too
 		o := Options{Addrs: []string{proxy.Addr}, Logger: log, Settings: []Option{SessionTimeout(testSessionTimeout)}}
 		r := newTestRegistry(t, o)
-		require.NoError(t, r.Register(ctx, svc("quiet", "1", "q1")))
+		zktest.Retry(t, time.Minute, "register quiet q1 (before the reconnection)", isTransient, func() error {
+			return r.Register(ctx, svc("quiet", "1", "q1"))
+		})
 		first := peekSessionID(r)
 
 		// A reconnect makes zk re-send the credentials; a refusal names
@@ -532,7 +534,9 @@ func TestTLS(t *testing.T) {
 		zktest.Eventually(t, 10*time.Second, func() bool {
 			return strings.Contains(log.text(), "re-submitting")
 		}, "zk did not re-send the credentials after a reconnect")
-		require.NoError(t, r.Register(ctx, svc("quiet", "2", "q1")))
+		zktest.Retry(t, time.Minute, "register quiet q1 (after the reconnection)", isTransient, func() error {
+			return r.Register(ctx, svc("quiet", "2", "q1"))
+		})
 		assert.Equal(t, first, peekSessionID(r))
 		_, err = raw.Create("/locked", nil, 0, zk.WorldACL(zk.PermRead))
 		require.NoError(t, err)

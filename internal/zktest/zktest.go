@@ -1,8 +1,12 @@
 // Package zktest runs real Apache ZooKeeper servers for tests: standalone
 // servers and ensembles on free loopback ports, each in its own temporary
-// directory, stopped when the test ends. It needs Java and a ZooKeeper jar
-// (Debian's zookeeper package: scripts/install-zookeeper.sh installs it). A
-// missing ZooKeeper fails the test: it is never skipped.
+// directory, stopped when the test ends (Start, StartEnsemble, StartTLS);
+// or a namespace of the test's own on one server that the tests of a test
+// binary share (Shared). It needs Java and a ZooKeeper jar (Debian's
+// zookeeper package: scripts/install-zookeeper.sh installs it). A missing
+// ZooKeeper fails the test: it is never skipped. EnvMaxTests limits how
+// many tests use ZooKeeper at once; BuildProgram builds the programs tests
+// run as processes.
 package zktest
 
 import (
@@ -111,10 +115,12 @@ func skipShort(t TB) {
 }
 
 // Start starts a standalone server and waits until it serves. It is
-// stopped when t ends. Under go test -short it skips t.
+// stopped when t ends. Under go test -short it skips t. It may first wait
+// for a slot (EnvMaxTests).
 func Start(t TB, opts ...Option) *Server {
 	t.Helper()
 	skipShort(t)
+	holdSlot(t)
 	var o options
 	for _, opt := range opts {
 		opt(&o)
@@ -139,10 +145,12 @@ func Start(t TB, opts ...Option) *Server {
 }
 
 // StartEnsemble starts an ensemble of n servers and waits until all of them
-// serve. It is stopped when t ends. Under go test -short it skips t.
+// serve. It is stopped when t ends. Under go test -short it skips t. It
+// may first wait for a slot (EnvMaxTests).
 func StartEnsemble(t TB, n int, opts ...Option) *Ensemble {
 	t.Helper()
 	skipShort(t)
+	holdSlot(t)
 	var o options
 	for _, opt := range opts {
 		opt(&o)
@@ -205,16 +213,26 @@ func (e *Ensemble) WaitLeader(d time.Duration) (*Server, error) {
 
 func javaCommand(t TB, o options, main string) []string {
 	t.Helper()
+	args, err := javaArgs(o, main)
+	if err != nil {
+		t.Fatalf("zktest: %v", err)
+	}
+	return args
+}
+
+// javaArgs is the command line of a server with options o and main class
+// main, or why there is none.
+func javaArgs(o options, main string) ([]string, error) {
 	java, err := exec.LookPath("java")
 	if err != nil {
-		t.Fatalf("zktest: java not found: run scripts/install-zookeeper.sh (Debian/Ubuntu) or install a JRE and ZooKeeper")
+		return nil, errors.New("java not found: run scripts/install-zookeeper.sh (Debian/Ubuntu) or install a JRE and ZooKeeper")
 	}
 	jar := os.Getenv(EnvJar)
 	if jar == "" {
 		jar = DefaultJar
 	}
 	if _, err := os.Stat(jar); err != nil {
-		t.Fatalf("zktest: ZooKeeper jar %s not found (%v): run scripts/install-zookeeper.sh, or set %s", jar, err, EnvJar)
+		return nil, fmt.Errorf("ZooKeeper jar %s not found (%v): run scripts/install-zookeeper.sh, or set %s", jar, err, EnvJar)
 	}
 	cp := append([]string{jar}, o.classpath...)
 	// Debian's jar logs through slf4j; with slf4j-simple on the class path
@@ -231,14 +249,21 @@ func javaCommand(t TB, o options, main string) []string {
 		"-Dorg.slf4j.simpleLogger.showDateTime=true",
 	}
 	args = append(args, o.jvmFlags...)
-	return append(args, "-cp", strings.Join(cp, string(os.PathListSeparator)), main)
+	return append(args, "-cp", strings.Join(cp, string(os.PathListSeparator)), main), nil
 }
 
 func writeConfig(t TB, s *Server, o options, members []string) {
 	t.Helper()
+	if err := writeConfigFile(s, o, members); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// writeConfigFile writes s's zoo.cfg, and its myid in an ensemble.
+func writeConfigFile(s *Server, o options, members []string) error {
 	data := filepath.Join(s.Dir, "data")
 	if err := os.MkdirAll(data, 0o755); err != nil {
-		t.Fatal(err)
+		return err
 	}
 	lines := []string{
 		"tickTime=" + strconv.Itoa(int(TickTime/time.Millisecond)),
@@ -256,15 +281,13 @@ func writeConfig(t TB, s *Server, o options, members []string) {
 		lines = append(lines, members...)
 		lines = append(lines, "reconfigEnabled=false", "standaloneEnabled=false", "quorumListenOnAllIPs=false")
 		if err := os.WriteFile(filepath.Join(data, "myid"), []byte(strconv.Itoa(s.ID)+"\n"), 0o644); err != nil {
-			t.Fatal(err)
+			return err
 		}
 	}
 	for _, l := range o.extraConfig {
 		lines = append(lines, strings.ReplaceAll(l, "{{dir}}", s.Dir))
 	}
-	if err := os.WriteFile(filepath.Join(s.Dir, "zoo.cfg"), []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	return os.WriteFile(filepath.Join(s.Dir, "zoo.cfg"), []byte(strings.Join(lines, "\n")+"\n"), 0o644)
 }
 
 // start launches the server process; it does not wait for it to serve.
@@ -414,20 +437,31 @@ func (s *Server) LogTail(n int) string {
 // freePorts returns n distinct free loopback ports.
 func freePorts(t TB, n int) []int {
 	t.Helper()
+	ports, err := freeLoopbackPorts(n)
+	if err != nil {
+		t.Fatalf("zktest: no free port: %v", err)
+	}
+	return ports
+}
+
+// freeLoopbackPorts returns n distinct loopback ports free a moment ago.
+func freeLoopbackPorts(n int) ([]int, error) {
 	var ports []int
 	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
 	for i := 0; i < n; i++ {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			t.Fatalf("zktest: no free port: %v", err)
+			return nil, err
 		}
 		ls = append(ls, l)
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return ports
+	return ports, nil
 }
 
 func fileExists(p string) bool {
@@ -439,8 +473,11 @@ func fileExists(p string) bool {
 // "dump" four-letter word), so that a test can wait for an expiry rather
 // than guess it from a closed connection. On a server that does not answer
 // it reports true: the session may well be alive.
-func (s *Server) SessionAlive(sid int64) bool {
-	out, err := FourLetter(s.Addr, "dump")
+func (s *Server) SessionAlive(sid int64) bool { return sessionAlive(s.Addr, sid) }
+
+// sessionAlive is SessionAlive of the server at addr.
+func sessionAlive(addr string, sid int64) bool {
+	out, err := FourLetter(addr, "dump")
 	sessions, _, _ := strings.Cut(out, "ephemeral nodes dump:")
 	return err != nil || !strings.Contains(sessions, "SessionTracker dump:") || strings.Contains(sessions, fmt.Sprintf("0x%x", sid))
 }
