@@ -264,17 +264,31 @@ func warmGet(r registry.Registry, name string, per int) (float64, error) {
 	return float64(time.Since(start)) / n, nil
 }
 
-// deepCopy copies svcs as a caller-owned result is copied.
+// deepCopy copies svcs as a caller-owned result is copied: everything,
+// maps and endpoint values included (what the registry's faces do for
+// every result, and what go-micro's memory registry does).
 func deepCopy(svcs []*registry.Service) []*registry.Service {
+	var value func(v *registry.Value) *registry.Value
+	value = func(v *registry.Value) *registry.Value {
+		if v == nil {
+			return nil
+		}
+		c := &registry.Value{Name: v.Name, Type: v.Type}
+		if v.Values != nil {
+			c.Values = make([]*registry.Value, len(v.Values))
+			for i, x := range v.Values {
+				c.Values[i] = value(x)
+			}
+		}
+		return c
+	}
 	out := make([]*registry.Service, len(svcs))
 	for i, s := range svcs {
 		c := *s
 		c.Metadata = maps(s.Metadata)
 		c.Endpoints = make([]*registry.Endpoint, len(s.Endpoints))
 		for j, e := range s.Endpoints {
-			ce := *e
-			ce.Metadata = maps(e.Metadata)
-			c.Endpoints[j] = &ce
+			c.Endpoints[j] = &registry.Endpoint{Name: e.Name, Metadata: maps(e.Metadata), Request: value(e.Request), Response: value(e.Response)}
 		}
 		c.Nodes = make([]*registry.Node, len(s.Nodes))
 		for j, n := range s.Nodes {

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -100,10 +101,11 @@ func BenchmarkColdLookup(b *testing.B) {
 // ensemble, in a process of its own; this one is for profiling:
 //
 //	go test -run '^$' -bench BenchmarkWatchAllMemory -benchtime 1x -memprofile mem.out ./internal/engine
-func BenchmarkWatchAllMemory(b *testing.B) {
-	const services, per = 2000, 10
-	srv := zktest.Start(b, zktest.JVMFlags("-Xmx512m"))
-	raw := rawConn(b, srv.Addr)
+// writeFleet writes services × per node znodes, each with the payload a
+// go-micro service registers (metadata, an endpoint), straight into the
+// ZooKeeper at raw under /micro-registry.
+func writeFleet(b *testing.B, raw *zk.Conn, services, per int) {
+	b.Helper()
 	ops := []any{&zk.CreateRequest{Path: "/micro-registry", Acl: zk.WorldACL(zk.PermAll)}}
 	flush := func() {
 		_, err := raw.Multi(ops...)
@@ -128,6 +130,12 @@ func BenchmarkWatchAllMemory(b *testing.B) {
 		}
 	}
 	flush()
+}
+
+func BenchmarkWatchAllMemory(b *testing.B) {
+	const services, per = 2000, 10
+	srv := zktest.Start(b, zktest.JVMFlags("-Xmx512m"))
+	writeFleet(b, rawConn(b, srv.Addr), services, per)
 	ctx := context.Background()
 	var ms runtime.MemStats
 	if os.Getenv("ZKMICRO_HEAPPROFILE") != "" {
@@ -158,4 +166,66 @@ func BenchmarkWatchAllMemory(b *testing.B) {
 		w.Stop()
 		require.NoError(b, r.Close())
 	}
+}
+
+// BenchmarkListServicesAll measures a warm ListServices of 20,000 nodes
+// from the mirror (the engine's part: the go-micro faces copy the result),
+// beside a deep copy of the same result:
+//
+//	go test -run '^$' -bench BenchmarkListServicesAll ./internal/engine
+func BenchmarkListServicesAll(b *testing.B) {
+	const services, per = 2000, 10
+	srv := zktest.Start(b)
+	writeFleet(b, rawConn(b, srv.Addr), services, per)
+	r := NewRegistry(Options{Addrs: []string{srv.Addr}, Timeout: time.Minute})
+	b.Cleanup(func() { _ = r.Close() })
+	ctx := context.Background()
+	w, err := r.Watch(ctx, "", nil)
+	require.NoError(b, err)
+	b.Cleanup(w.Stop)
+	got, err := r.ListServices(ctx)
+	require.NoError(b, err)
+	require.Len(b, got, services)
+	b.Run("engine", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := r.ListServices(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("copy", func(b *testing.B) {
+		for b.Loop() {
+			copyServices(got)
+		}
+	})
+}
+
+// copyServices deep-copies svcs, as a face copies a result for its caller.
+func copyServices(svcs []*Service) []*Service {
+	out := make([]*Service, len(svcs))
+	var value func(v *Value) *Value
+	value = func(v *Value) *Value {
+		if v == nil {
+			return nil
+		}
+		c := &Value{Name: v.Name, Type: v.Type}
+		for _, x := range v.Values {
+			c.Values = append(c.Values, value(x))
+		}
+		return c
+	}
+	for i, s := range svcs {
+		c := &Service{Name: s.Name, Version: s.Version, Metadata: maps.Clone(s.Metadata)}
+		for _, e := range s.Endpoints {
+			c.Endpoints = append(c.Endpoints, &Endpoint{Name: e.Name, Metadata: maps.Clone(e.Metadata), Request: value(e.Request), Response: value(e.Response)})
+		}
+		nodes := make([]Node, len(s.Nodes))
+		c.Nodes = make([]*Node, len(s.Nodes))
+		for j, n := range s.Nodes {
+			nodes[j] = Node{Id: n.Id, Address: n.Address, Metadata: maps.Clone(n.Metadata)}
+			c.Nodes[j] = &nodes[j]
+		}
+		out[i] = c
+	}
+	return out
 }
