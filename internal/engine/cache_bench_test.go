@@ -101,6 +101,7 @@ func BenchmarkColdLookup(b *testing.B) {
 // ensemble, in a process of its own; this one is for profiling:
 //
 //	go test -run '^$' -bench BenchmarkWatchAllMemory -benchtime 1x -memprofile mem.out ./internal/engine
+//
 // writeFleet writes services × per node znodes, each with the payload a
 // go-micro service registers (metadata, an endpoint), straight into the
 // ZooKeeper at raw under /micro-registry.
