@@ -43,7 +43,8 @@ func ExampleNewRegistry() {
 
 // Watching a service's nodes come and go. Watch returns once the watcher
 // is in sync with ZooKeeper; Next then reports each node created, updated
-// or deleted after that point.
+// or deleted after that point, whether a go-micro v4 or v5 service
+// registered it.
 func ExampleNewRegistry_watch() {
 	reg := zookeeper.NewRegistry(registry.Addrs("127.0.0.1:2181"))
 	defer reg.(io.Closer).Close()

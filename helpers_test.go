@@ -20,45 +20,44 @@ import (
 )
 
 // childEnv selects what the test binary does when a test runs it as a
-// child process (a go-micro service binary). The engine's tests run their
-// own crashing child (internal/engine/crashchild_zk_test.go).
+// child process: one of the modes TestMain (main_test.go) gives runTests.
+// The engine's tests run their own crashing child
+// (internal/engine/crashchild_zk_test.go).
 const childEnv = "ZKMICRO_TEST_CHILD"
 
-func TestMain(m *testing.M) {
+// runTests is TestMain's body. As a child process (childEnv set) the test
+// binary runs that mode of modes and exits with its status; otherwise it
+// runs the tests, and fails them if one leaves a goroutine behind (but
+// those running before, and those ignore names).
+func runTests(m *testing.M, modes map[string]func() int, ignore ...goleak.Option) {
 	if mode := os.Getenv(childEnv); mode != "" {
-		os.Exit(runChild(mode))
+		run, ok := modes[mode]
+		if !ok {
+			fmt.Println("ERROR unknown child mode", mode)
+			os.Exit(2)
+		}
+		os.Exit(run())
 	}
 	// Quiet the default logger: registries under test log through it.
 	_ = logger.Init(logger.WithLevel(logger.WarnLevel))
-	// go-micro's config package starts goroutines when it loads (and some
-	// a moment later); they are not ours.
-	goleak.VerifyTestMain(m,
-		goleak.IgnoreCurrent(),
-		goleak.IgnoreTopFunction("go-micro.dev/v4/config/loader/memory.(*memory).Watch.func1"),
-		goleak.IgnoreTopFunction("go-micro.dev/v4/config.(*config).run.func2"),
-		goleak.IgnoreTopFunction("go-micro.dev/v4/config.(*config).run"),
-	)
+	goleak.VerifyTestMain(m, append([]goleak.Option{goleak.IgnoreCurrent()}, ignore...)...)
 }
 
-// runChild is the child process's main.
-func runChild(mode string) int {
-	switch mode {
-	case "micro":
-		// A go-micro service configured only by flags and environment.
-		service := micro.NewService(micro.Name(os.Getenv("ZK_SERVICE")), micro.Address("127.0.0.1:0"))
-		service.Init()
-		if got := service.Options().Registry.String(); got != "zookeeper" {
-			fmt.Println("ERROR registry is", got)
-			return 1
-		}
-		if err := service.Run(); err != nil {
-			fmt.Println("ERROR", err)
-			return 1
-		}
-		return 0
+// runService is the child mode "micro": a go-micro service named
+// $ZK_SERVICE (newService, main_test.go), configured only by flags and
+// environment, which must choose this registry.
+func runService() int {
+	service := newService(os.Getenv("ZK_SERVICE"), micro.Address("127.0.0.1:0"))
+	service.Init()
+	if got := service.Options().Registry.String(); got != "zookeeper" {
+		fmt.Println("ERROR registry is", got)
+		return 1
 	}
-	fmt.Println("ERROR unknown child mode", mode)
-	return 2
+	if err := service.Run(); err != nil {
+		fmt.Println("ERROR", err)
+		return 1
+	}
+	return 0
 }
 
 // child is a test binary running as a child process.

@@ -1,16 +1,22 @@
 package zookeeper
 
 import (
+	"context"
 	"crypto/tls"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-zookeeper/zk"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go-micro.dev/v4/logger"
 	"go-micro.dev/v4/registry"
 
 	"github.com/zkmicro/zookeeper/internal/engine"
+	"github.com/zkmicro/zookeeper/internal/microlog"
+	"github.com/zkmicro/zookeeper/internal/zktest"
 )
 
 // Each of the face's options must reach the engine as the engine's own
@@ -81,4 +87,83 @@ func TestInitWithInvalidOptionsChangesNothing(t *testing.T) {
 	require.NoError(t, err, "the registry keeps its valid configuration")
 	assert.Equal(t, DefaultPrefix, cfg.Root())
 	assert.Equal(t, []string{"127.0.0.1:1"}, cfg.Servers())
+}
+
+// recordingLogger is a go-micro logger that keeps the levels it was
+// given.
+type recordingLogger struct {
+	logger.Logger
+	mu     sync.Mutex // guards levels
+	levels []logger.Level
+}
+
+func (l *recordingLogger) Logf(level logger.Level, format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.levels = append(l.levels, level)
+}
+
+// The engine's log lines reach registry.Logger at go-micro's levels.
+func TestEngineLogsThroughRegistryLogger(t *testing.T) {
+	rec := &recordingLogger{Logger: logger.DefaultLogger}
+	eo := engineOptions(*registry.NewOptions(registry.Logger(rec)))
+	for _, lv := range []engine.Level{engine.LevelDebug, engine.LevelInfo, engine.LevelWarn, engine.LevelError} {
+		eo.Logger.Logf(lv, "line at %s", lv)
+	}
+	assert.Equal(t, []logger.Level{logger.DebugLevel, logger.InfoLevel, logger.WarnLevel, logger.ErrorLevel}, rec.levels)
+	// Without registry.Logger, go-micro's default logger.
+	eo = engineOptions(registry.Options{})
+	assert.Equal(t, microlog.New(nil), eo.Logger)
+}
+
+// The face re-exports the engine's names: one set of defaults and
+// environment variables, whichever go-micro a service uses.
+func TestEnvironmentAndDefaultsAreTheEngines(t *testing.T) {
+	assert.Equal(t, "MICRO_REGISTRY_ZOOKEEPER_AUTH", EnvAuth)
+	assert.Equal(t, "MICRO_REGISTRY_ZOOKEEPER_SESSION_TIMEOUT", EnvSessionTimeout)
+	assert.Equal(t, engine.EnvOpenDirs, EnvOpenDirs)
+	assert.Equal(t, engine.EnvTLSCA, EnvTLSCA)
+	assert.Equal(t, "/micro-registry", DefaultPrefix)
+	assert.Equal(t, 10*time.Second, DefaultSessionTimeout)
+}
+
+// Credentials, ACLs and TLS given to the face reach ZooKeeper.
+func TestSecurityOptionsAgainstZooKeeper(t *testing.T) {
+	t.Parallel()
+	srv, secureAddr, pki := zktest.StartTLS(t)
+	raw := rawConn(t, srv.Addr) // a plaintext observer on the same server
+
+	t.Run("AuthAndACL", func(t *testing.T) {
+		r := newTestRegistry(t, []string{srv.Addr}, Auth("digest", []byte("alice:alice-pw")), Prefix("/secured"))
+		require.NoError(t, r.Register(svc("orders", "1", "o1")))
+		acl, _, err := raw.GetACL("/secured/orders/o1")
+		require.NoError(t, err)
+		require.Len(t, acl, 2, "the creator's identity and read for everyone: %v", acl)
+		assert.ErrorIs(t, raw.Delete("/secured/orders/o1", -1), zk.ErrNoAuth, "others may not delete it")
+
+		open := newTestRegistry(t, []string{srv.Addr}, Auth("digest", []byte("bob:bob-pw")), Prefix("/open"), ACL(zk.WorldACL(zk.PermAll)...))
+		require.NoError(t, open.Register(svc("orders", "1", "o1")))
+		acl, _, err = raw.GetACL("/open/orders/o1")
+		require.NoError(t, err)
+		assert.Equal(t, zk.WorldACL(zk.PermAll), acl, "the ACL option")
+	})
+	t.Run("TLSConfig", func(t *testing.T) {
+		r := newTestRegistry(t, []string{secureAddr}, registry.TLSConfig(pki.ClientTLS()))
+		require.NoError(t, r.Register(svc("tls-greeter", "1", "t1")))
+		_, st, err := raw.Get("/micro-registry/tls-greeter/t1")
+		require.NoError(t, err)
+		assert.Equal(t, r.sessionID(t), st.EphemeralOwner)
+		s, err := r.engine.Session(context.Background())
+		require.NoError(t, err)
+		assert.Equal(t, secureAddr, s.Server())
+	})
+	t.Run("SecureWithoutTheCA", func(t *testing.T) {
+		// registry.Secure trusts the system's CAs, which do not know the
+		// test CA: the handshake fails, and the error says why.
+		r := newTestRegistry(t, []string{secureAddr}, registry.Secure(true), registry.Timeout(time.Second))
+		err := r.Register(svc("s", "1", "n1"))
+		require.Error(t, err)
+		assert.True(t, strings.HasPrefix(err.Error(), "zookeeper: "), err.Error())
+		assert.Contains(t, err.Error(), "x509")
+	})
 }

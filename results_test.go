@@ -70,6 +70,7 @@ func requirePristine(t *testing.T, svcs []*registry.Service, what string) {
 // registry returns later, nor any other node of the same result (issue:
 // "Results are shared, and sharing crashes callers").
 func TestResultsBelongToTheCaller(t *testing.T) {
+	t.Parallel()
 	srv := zktest.Start(t)
 	writer := newTestRegistry(t, []string{srv.Addr})
 	r := newTestRegistry(t, []string{srv.Addr})
@@ -125,6 +126,7 @@ func TestResultsBelongToTheCaller(t *testing.T) {
 // Two goroutines each changing their own result must not race (this
 // crashed with "concurrent map iteration and map write"; -race sees it).
 func TestConcurrentCallersChangingTheirResults(t *testing.T) {
+	t.Parallel()
 	srv := zktest.Start(t)
 	r := newTestRegistry(t, []string{srv.Addr})
 	require.NoError(t, r.Register(richService("shared", "n1", "n2", "n3")))
@@ -153,6 +155,7 @@ func TestConcurrentCallersChangingTheirResults(t *testing.T) {
 // GetService of a service without nodes returns registry.ErrNotFound
 // itself, which callers compare with ==, as go-micro's own registries do.
 func TestGetServiceNotFoundIsGoMicrosSentinel(t *testing.T) {
+	t.Parallel()
 	srv := zktest.Start(t)
 	for _, mirror := range []bool{true, false} {
 		r := newTestRegistry(t, []string{srv.Addr}, MirrorReads(mirror))

@@ -1,18 +1,27 @@
 package zookeeper
 
 import (
+	"bufio"
 	"context"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go-micro.dev/v5/client"
+	"go-micro.dev/v5/logger"
+	"go-micro.dev/v5/registry"
 
+	"github.com/zkmicro/zookeeper/example/hello/greeter"
 	"github.com/zkmicro/zookeeper/internal/zktest"
 )
 
@@ -171,4 +180,151 @@ func TestMixedFleetDuringUpgrade(t *testing.T) {
 func withEnv(cmd *exec.Cmd, env []string) *exec.Cmd {
 	cmd.Env = env
 	return cmd
+}
+
+// lineProcess is a process a test started whose output it reads line by
+// line: the test binary as the fleet's v5 client, or the v4 hello client.
+// Its output lines arrive on lines.
+type lineProcess struct {
+	cmd   *exec.Cmd
+	lines chan string
+}
+
+// startProcess starts cmd, collecting its standard output line by line,
+// and kills it when t ends.
+func startProcess(t *testing.T, cmd *exec.Cmd) *lineProcess {
+	t.Helper()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if cmd.Stderr == nil {
+		cmd.Stderr = io.Discard
+	}
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	c := &lineProcess{cmd: cmd, lines: make(chan string, 1024)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			select {
+			case c.lines <- sc.Text():
+			default:
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait() // closes the pipe, so the reader ends even if a grandchild holds it
+		<-done
+	})
+	return c
+}
+
+// waitLine returns the first line of c's output that match accepts,
+// failing t after d; lines before it are dropped.
+func (c *lineProcess) waitLine(t *testing.T, d time.Duration, match func(string) bool) string {
+	t.Helper()
+	return c.waitLines(t, d, match)[0]
+}
+
+// waitLines reads c's output until each matcher accepted a line, in any
+// order, and returns those lines in the matchers' order, failing t after d
+// with the last lines read. Lines no matcher wants are dropped.
+func (c *lineProcess) waitLines(t *testing.T, d time.Duration, matchers ...func(string) bool) []string {
+	t.Helper()
+	got := make([]string, len(matchers))
+	left := len(matchers)
+	var skipped []string
+	deadline := time.After(d)
+	for left > 0 {
+		select {
+		case line := <-c.lines:
+			matched := false
+			for i, m := range matchers {
+				if got[i] == "" && m(line) {
+					got[i], matched = line, true
+					left--
+					break
+				}
+			}
+			if !matched {
+				skipped = append(skipped[max(0, len(skipped)-19):], line)
+			}
+		case <-deadline:
+			t.Fatalf("%s: %d expected line(s) missing after %v; last lines:\n%s",
+				c.cmd.Path, left, d, strings.Join(skipped, "\n"))
+		}
+	}
+	return got
+}
+
+// runGreeterClient is a go-micro v5 client of the hello example's greeter,
+// configured by flags and environment like any v5 service. It prints
+// "READY" once it watches the service, then "EVENT <action> <node id>
+// <host>" for every change its registry's Watcher reports, and "ANSWER
+// <host> <node id>" for every call that go-micro's selector routed and the
+// greeter answered. It calls every 100 ms, until killed, from the moment its
+// watcher saw ZK_MIN_NODES nodes created: go-micro v5's registry cache
+// looks a service up again at most every 5 s after a lookup that found
+// nothing, and ignores watch events of a service it has not found yet.
+func runGreeterClient() int {
+	_ = logger.Init(logger.WithLevel(logger.ErrorLevel))
+	service := newService("greeter.v5client")
+	service.Init()
+	reg := service.Options().Registry
+	if reg.String() != "zookeeper" {
+		fmt.Println("ERROR registry is", reg.String())
+		return 1
+	}
+	w, err := reg.Watch(registry.WatchService(greeter.Service))
+	if err != nil {
+		fmt.Println("ERROR watch:", err)
+		return 1
+	}
+	var out sync.Mutex // serialises lines
+	say := func(format string, args ...any) {
+		out.Lock()
+		defer out.Unlock()
+		fmt.Printf(format+"\n", args...)
+	}
+	minNodes, _ := strconv.Atoi(os.Getenv("ZK_MIN_NODES"))
+	found := make(chan struct{}) // closed once minNodes nodes were created
+	say("READY")
+	go func() {
+		created := 0
+		for {
+			res, err := w.Next()
+			if err != nil {
+				say("ERROR watch stopped: %v", err)
+				return
+			}
+			for _, n := range res.Service.Nodes {
+				say("EVENT %s %s %s", res.Action, n.Id, n.Metadata[greeter.HostLabel])
+			}
+			if res.Action == "create" {
+				if created++; created == minNodes {
+					close(found)
+				}
+			}
+		}
+	}()
+	if minNodes > 0 {
+		<-found
+	}
+	c := service.Client()
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		req := c.NewRequest(greeter.Service, greeter.Endpoint, &greeter.Request{Name: "v5"},
+			client.WithContentType(greeter.ContentType))
+		rsp := new(greeter.Response)
+		err := c.Call(ctx, req, rsp)
+		cancel()
+		if err == nil {
+			say("ANSWER %s %s", rsp.Host, rsp.Node)
+		} else {
+			say("CALLERR %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

@@ -41,7 +41,7 @@ const (
 func TestNewCollectorRefusesForeignRegistries(t *testing.T) {
 	for name, r := range map[string]registry.Registry{
 		"memory": registry.NewMemoryRegistry(),
-		"mdns":   registry.NewRegistry(),
+		"mdns":   newMDNSRegistry(),
 		"nil":    nil,
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -198,11 +198,12 @@ func TestCollectorFollowsRegistryThroughSessionExpiry(t *testing.T) {
 		"the stopped watcher is still counted")
 	require.NoError(t, r.(io.Closer).Close())
 	m = scrape(t, c)
+	assert.Equal(t, 2.0, m.value(established), "a closed registry keeps its counts")
 	assert.Equal(t, 1.0, m.value(expirations))
 	assert.Equal(t, float64(owned), m.value(restored))
 	problems, err = testutil.CollectAndLint(c)
 	require.NoError(t, err)
-	assert.Empty(t, problems)
+	assert.Empty(t, problems, "a closed registry's last counts")
 }
 
 // assertCalls checks the call count and error count of each op.
@@ -222,9 +223,18 @@ type metrics struct {
 	errCounts  map[string]float64
 }
 
-func (m metrics) value(name string) float64 { return m.values[name] }
-func (m metrics) calls(op string) float64   { return m.callCounts[op] }
-func (m metrics) errors(op string) float64  { return m.errCounts[op] }
+// value is the value of the unlabelled counter or gauge name; -1 if the
+// scrape has none, so that a missing metric never passes for a zero.
+func (m metrics) value(name string) float64 {
+	v, ok := m.values[name]
+	if !ok {
+		return -1
+	}
+	return v
+}
+
+func (m metrics) calls(op string) float64  { return m.callCounts[op] }
+func (m metrics) errors(op string) float64 { return m.errCounts[op] }
 
 // scrape collects c through a pedantic registry, which checks the metrics
 // against their descriptions.

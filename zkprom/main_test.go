@@ -1,10 +1,17 @@
 package zkprom_test
 
+// This file is written by hand in each zkprom (this one, go-micro v4;
+// module v5's, go-micro v5): what the tests do differently per go-micro
+// line. The other test files of module v5's zkprom are generated from
+// this package's, but hello_test.go and readme_test.go, which test the v4
+// hello example and this package's README.
+
 import (
 	"fmt"
 	"os"
 	"testing"
 
+	"go-micro.dev/v4/registry"
 	"go.uber.org/goleak"
 )
 
@@ -30,3 +37,7 @@ func TestMain(m *testing.M) {
 		}),
 	)
 }
+
+// newMDNSRegistry returns go-micro's mdns registry, a registry of another
+// plugin (go-micro v4 names its constructor NewRegistry).
+func newMDNSRegistry() registry.Registry { return registry.NewRegistry() }

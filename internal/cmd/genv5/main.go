@@ -93,6 +93,13 @@ func (tab table) build(root string) (*output, error) {
 			out.files[path.Join(p.to, name)] = gen
 		}
 	}
+	for _, p := range tab.pkgs {
+		if p.files == nil {
+			if err := p.checkTo(root, out.files); err != nil {
+				return nil, err
+			}
+		}
+	}
 	for src := range tab.rules {
 		if !seen[src] {
 			return nil, fmt.Errorf("the table has rules for %s, which is not generated", src)
@@ -143,6 +150,46 @@ func goFiles(dir string, hand []string) ([]string, error) {
 		}
 	}
 	return names, nil
+}
+
+// checkTo fails unless every .go file of p.to (under root) is generated
+// (in files), written by hand in both faces (p.hand) or in p.to alone
+// (p.own), or a generated file whose source is gone (which staleFiles
+// finds), and unless every file of p.own is there and generated from
+// nothing.
+func (p pkg) checkTo(root string, files map[string][]byte) error {
+	dir := filepath.Join(root, filepath.FromSlash(p.to))
+	entries, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	present := map[string]bool{}
+	for _, e := range entries {
+		name := e.Name()
+		if !e.Type().IsRegular() || !strings.HasSuffix(name, ".go") {
+			continue
+		}
+		present[name] = true
+		if _, ok := files[path.Join(p.to, name)]; ok || slices.Contains(p.hand, name) || slices.Contains(p.own, name) {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return err
+		}
+		if !isGenerated(data) {
+			return fmt.Errorf("%s is neither generated from %s nor listed as written by hand (the table's hand or own): generate it, or list it", path.Join(p.to, name), p.from)
+		}
+	}
+	for _, name := range p.own {
+		if _, ok := files[path.Join(p.to, name)]; ok {
+			return fmt.Errorf("%s is listed as %s's own, but it is generated from %s", path.Join(p.to, name), p.to, path.Join(p.from, name))
+		}
+		if !present[name] {
+			return fmt.Errorf("%s is listed as %s's own, but it is not there", path.Join(p.to, name), p.to)
+		}
+	}
+	return nil
 }
 
 // staleFiles returns the generated files under root's v5/ that files does

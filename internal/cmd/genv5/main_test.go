@@ -164,3 +164,46 @@ func TestBuildRefusesAnotherDirectory(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "is not the repository root")
 }
+
+// In a package generated whole, every file of its v5 twin is accounted
+// for: generated, written by hand in both faces (hand) or in v5 alone
+// (own). A hand-written copy the table does not name is an error, as is
+// an own file that is missing or generated.
+func TestBuildAccountsForEveryFileOfAGeneratedPackage(t *testing.T) {
+	root := t.TempDir()
+	write := func(name, data string) {
+		t.Helper()
+		p := filepath.Join(root, filepath.FromSlash(name))
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(data), 0o644))
+	}
+	write("go.mod", "module "+modulePath+"\n")
+	write("sub/c.go", "package sub // go-micro.dev/v4\n")
+	write("sub/main_test.go", "package sub\n")
+	write("v5/sub/main_test.go", "package sub\n")
+	write("v5/sub/only_test.go", "package sub\n")
+	write("v5/sub/gone.go", generatedHeader("sub/gone.go")+"\npackage sub\n")
+	tab := table{
+		pkgs:   []pkg{{from: "sub", to: "v5/sub", hand: []string{"main_test.go"}, own: []string{"only_test.go"}}},
+		common: repository.common[1:],
+		twins:  repository.twins,
+		shared: repository.shared,
+	}
+	out, err := tab.build(root)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"v5/sub/c.go"}, sortedNames(out.files))
+	assert.Equal(t, []string{"v5/sub/gone.go"}, out.stale, "a stale generated file is no stray")
+
+	write("v5/sub/copy_test.go", "package sub // copied by hand\n")
+	_, err = tab.build(root)
+	assert.ErrorContains(t, err, "v5/sub/copy_test.go is neither generated from sub nor listed as written by hand")
+	require.NoError(t, os.Remove(filepath.Join(root, "v5", "sub", "copy_test.go")))
+
+	tab.pkgs[0].own = []string{"only_test.go", "missing_test.go"}
+	_, err = tab.build(root)
+	assert.ErrorContains(t, err, "v5/sub/missing_test.go is listed as v5/sub's own, but it is not there")
+
+	tab.pkgs[0].own = []string{"only_test.go", "c.go"}
+	_, err = tab.build(root)
+	assert.ErrorContains(t, err, "v5/sub/c.go is listed as v5/sub's own, but it is generated from sub/c.go")
+}

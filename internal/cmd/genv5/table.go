@@ -20,23 +20,39 @@ type table struct {
 var repository = table{pkgs: pkgs, common: commonRules, twins: twins, shared: shared, rules: rules}
 
 // A pkg is a go-micro v4 package (a directory of the root module) whose
-// go-micro v5 twin (a directory of module v5/) is generated.
+// go-micro v5 twin (a directory of module v5/) is generated. With files
+// nil, the table accounts for every .go file of to: generated, or named in
+// hand or own; any other is an error (a hand copy that would drift).
 type pkg struct {
 	from, to string   // directories, relative to the repository root
 	files    []string // the files generated; nil: every .go file of from but hand
 	hand     []string // with files nil: written by hand in from (and, as needed, in to)
+	own      []string // with files nil: written by hand in to, which from has no twin of
 }
 
 // pkgs lists the generated packages.
 var pkgs = []pkg{
-	// The registry face. Its tests are not generated yet.
-	{from: ".", to: "v5", files: []string{"zookeeper.go", "options.go", "encoding.go", "watcher.go"}},
-	{from: "zkprom", to: "v5/zkprom", files: []string{"collector.go", "example_test.go"}},
+	// The registry face, with its tests: main_test.go holds what the
+	// tests do differently per go-micro line. generate.go runs this
+	// generator; the hello example, the compose file, the benchmark and
+	// the README are the v4 face's. Module v5 alone checks that it builds
+	// no go-micro v4 package, that its generated files are fresh and its
+	// option docs the v4 face's, and runs the mixed v4/v5 fleet.
+	{
+		from: ".", to: "v5",
+		hand: []string{"generate.go", "main_test.go", "hello_test.go", "compose_test.go", "bench_test.go", "readme_test.go"},
+		own:  []string{"fleet_test.go", "generated_test.go", "nov4_test.go", "optiondocs_test.go", "race_test.go", "norace_test.go"},
+	},
+	// Prometheus metrics, with their tests: main_test.go holds what the
+	// tests do differently per go-micro line; the hello example's metrics
+	// and the README are the v4 face's.
+	{from: "zkprom", to: "v5/zkprom", hand: []string{"main_test.go", "hello_test.go", "readme_test.go"}},
 	// go-micro's logger, adapted to the engine's.
 	{from: "internal/microlog", to: "v5/internal/microlog"},
 	// The config face, with its tests: main_test.go holds what the tests
-	// do differently per go-micro line.
-	{from: "zkconfig", to: "v5/zkconfig", hand: []string{"main_test.go", "readme_test.go"}},
+	// do differently per go-micro line. The mixed v4/v5 fleet runs in
+	// module v5 alone.
+	{from: "zkconfig", to: "v5/zkconfig", hand: []string{"main_test.go", "readme_test.go"}, own: []string{"fleet_test.go"}},
 	// Soft load balancing: the go-micro line's hooks (service.go) compile
 	// on both.
 	{from: "zkbalance", to: "v5/zkbalance"},
@@ -88,6 +104,11 @@ var rules = map[string][]rule{
 		{old: "micro.NewService(micro.Registry(reg))", new: `micro.New("greeter", micro.Registry(reg))`},
 		// The zkmicro command is built on the go-micro v4 face.
 		{old: "(zkprom, zkconfig's WithRegistry, the zkmicro command)", new: "(zkprom, zkconfig's WithRegistry)"},
+	},
+	"example_test.go": {
+		// go-micro v5 names a service in New.
+		{old: "micro.NewService(\n\t\tmicro.Name(\"greeter\"),\n\t\tmicro.Registry(reg),\n\t)", new: `micro.New("greeter", micro.Registry(reg))`},
+		{old: "whether a go-micro v4 or v5 service\n// registered it", new: "whether a go-micro v4 or v5 service\n// registered it"},
 	},
 	"zkconfig/doc.go": {
 		{
