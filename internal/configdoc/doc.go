@@ -13,6 +13,10 @@
 //     path of a znode below it.
 //   - keys.go: configuration keys and the znode names that stand for them
 //     (the engine's EscapeSegment).
+//   - text.go: keys and values are text: JSON escapes of lone surrogates
+//     are refused.
+//   - depth.go: a value never nests the document deeper than encoding/json
+//     reads.
 //   - tree.go: Tree, a snapshot of the subtree (TreeOf an engine snapshot).
 //   - document.go: ReadDocument, a Tree as a canonical JSON Document, with
 //     what it leaves out and why.

@@ -38,7 +38,10 @@ func ValidateValue(path []string, value []byte) error {
 
 // parseKeyValue decodes a value to store at the key path path: one UTF-8
 // JSON value whose objects (outside arrays) have keys validateKey accepts,
-// each once, as in a document (parseDocument). Numbers are json.Number.
+// each once, without escapes of lone surrogates, as in a document
+// (parseDocument), and that leaves the document readable at its place:
+// nested, with the len(path) objects enclosing it, no deeper than maxDepth.
+// Numbers are json.Number.
 func parseKeyValue(path []string, value []byte) (any, error) {
 	if !utf8.Valid(value) {
 		return nil, fmt.Errorf("zookeeper: config value at %q is not UTF-8", path)
@@ -46,9 +49,19 @@ func parseKeyValue(path []string, value []byte) (any, error) {
 	if err := json.Unmarshal(value, new(json.RawMessage)); err != nil {
 		return nil, fmt.Errorf("zookeeper: config value at %q is not JSON: %w", path, err)
 	}
+	if esc, at, ok := loneSurrogate(value); ok {
+		return nil, fmt.Errorf("zookeeper: config value at %q is not text: it holds %s at byte %d, the JSON escape of a lone UTF-16 surrogate, which encoding/json would read as U+FFFD", path, esc, at)
+	}
 	dec := json.NewDecoder(bytes.NewReader(value))
 	dec.UseNumber()
-	return parseValue(dec, path, true)
+	v, err := parseValue(dec, path, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := tooDeep(len(path), nesting(v)); err != nil {
+		return nil, fmt.Errorf("zookeeper: config value at %q would make the configuration unreadable: %w", path, err)
+	}
+	return v, nil
 }
 
 // PlanSetKey returns the operations of one multi that make the key at path

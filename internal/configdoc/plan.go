@@ -312,15 +312,20 @@ func ValidateDocument(doc []byte) error {
 	return err
 }
 
-// parseDocument decodes a document to write: a UTF-8 JSON object whose
-// objects (those outside arrays, which become znodes) have keys validateKey
-// accepts, each once. Numbers are json.Number, kept as written.
+// parseDocument decodes a document to write: a UTF-8 JSON object, no
+// deeper than encoding/json reads (maxDepth), without escapes of lone
+// surrogates (text.go), whose objects (those outside arrays, which become
+// znodes) have keys validateKey accepts, each once. Numbers are
+// json.Number, kept as written.
 func parseDocument(doc []byte) (map[string]any, error) {
 	if !utf8.Valid(doc) {
 		return nil, errors.New("zookeeper: config document is not UTF-8")
 	}
 	if err := json.Unmarshal(doc, new(json.RawMessage)); err != nil {
 		return nil, fmt.Errorf("zookeeper: config document is not JSON: %w", err)
+	}
+	if esc, at, ok := loneSurrogate(doc); ok {
+		return nil, fmt.Errorf("zookeeper: config document is not text: it holds %s at byte %d, the JSON escape of a lone UTF-16 surrogate, which encoding/json would read as U+FFFD", esc, at)
 	}
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	dec.UseNumber()
