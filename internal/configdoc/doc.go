@@ -22,6 +22,8 @@
 //     what it leaves out and why.
 //   - plan.go: PlanWrite, the multi that makes a subtree hold a document,
 //     within ZooKeeper's request size.
+//   - acl.go: ACLs, the ACL of the znodes a plan creates: a new key takes
+//     its parent's.
 //   - keywrite.go: PlanSetKey and PlanDeleteKey, the multi that changes one
 //     key's branch and leaves the others alone.
 //

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"unicode/utf8"
 
-	"github.com/go-zookeeper/zk"
-
 	"github.com/zkmicro/zookeeper/internal/engine"
 )
 
@@ -68,10 +66,10 @@ func parseKeyValue(path []string, value []byte) (any, error) {
 // (valid, see ValidatePath) of the subtree under prefix, whose current
 // state is snap, hold the JSON value value, touching only the key's
 // branch: the znodes on the way to it (created when missing) and the
-// key's own subtree, planned as PlanWrite plans a document. See
-// zkconfig.SetKey.
-func PlanSetKey(prefix string, snap *Tree, path []string, value []byte, acl []zk.ACL) ([]any, error) {
-	p, err := newPlanner(prefix, snap, acl)
+// key's own subtree, planned as PlanWrite plans a document (new znodes
+// get their parent's ACL, see acl.go). See zkconfig.SetKey.
+func PlanSetKey(prefix string, snap *Tree, path []string, value []byte, acls ACLs) ([]any, error) {
+	p, err := newPlanner(prefix, snap, acls)
 	if err != nil {
 		return nil, err
 	}
@@ -89,8 +87,8 @@ func PlanSetKey(prefix string, snap *Tree, path []string, value []byte, acl []zk
 // path (valid, see ValidatePath) from the subtree under prefix, whose
 // current state is snap, touching only the key's branch; none when the key
 // does not exist. See zkconfig.DeleteKey.
-func PlanDeleteKey(prefix string, snap *Tree, path []string, acl []zk.ACL) ([]any, error) {
-	p, err := newPlanner(prefix, snap, acl)
+func PlanDeleteKey(prefix string, snap *Tree, path []string, acls ACLs) ([]any, error) {
+	p, err := newPlanner(prefix, snap, acls)
 	if err != nil {
 		return nil, err
 	}

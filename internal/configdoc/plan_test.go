@@ -208,7 +208,7 @@ func TestPlanWriteDetails(t *testing.T) {
 	snap.nodes["/a"].version = 7
 	snap.nodes["/b"].version = 9
 	acl := zk.DigestACL(zk.PermAll, "user", "secret")
-	ops, err := PlanWrite("/apps/prod", snap, []byte(`{"a":2,"c":3}`), acl)
+	ops, err := PlanWrite("/apps/prod", snap, []byte(`{"a":2,"c":3}`), ACLs{New: acl})
 	require.NoError(t, err)
 	require.Len(t, ops, 3)
 
@@ -290,9 +290,9 @@ func TestPlanWriteRefuses(t *testing.T) {
 				prefix = DefaultPrefix
 			}
 			if acl == nil {
-				acl = testACL
+				acl = testACL.New
 			}
-			ops, err := PlanWrite(prefix, empty, []byte(tt.doc), acl)
+			ops, err := PlanWrite(prefix, empty, []byte(tt.doc), ACLs{New: acl})
 			require.Error(t, err)
 			assert.Nil(t, ops)
 			assert.True(t, strings.HasPrefix(err.Error(), "zookeeper: "), err.Error())
@@ -320,7 +320,7 @@ func manyKeys(n int) string {
 func TestPlanWriteSizeLimit(t *testing.T) {
 	snap := buildTree(t, map[string]string{"": ""})
 	// Everything in the request but the value's bytes.
-	overhead := requestBytes([]any{&zk.CreateRequest{Path: DefaultPrefix + "/k", Acl: testACL}})
+	overhead := requestBytes([]any{&zk.CreateRequest{Path: DefaultPrefix + "/k", Acl: testACL.New}})
 	fits := strings.Repeat("x", maxRequestBytes-overhead)
 
 	ops, err := PlanWrite(DefaultPrefix, snap, []byte(`{"k":"`+fits+`"}`), testACL)
