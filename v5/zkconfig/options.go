@@ -273,8 +273,10 @@ func (s settings) treeOptions() engine.TreeOptions {
 // creatorOnly is Private's ACL: everything for the creator's identity.
 var creatorOnly = []zk.ACL{{Perms: zk.PermAll, Scheme: "auth", ID: ""}}
 
-// nodeACL returns the ACL of the znodes Write creates, for cfg (the
-// configuration of the source's client), or why the options are invalid.
+// nodeACL returns the ACL of the znodes a write creates where no parent's
+// ACL decides (configdoc.ACLs.New: the prefix, and every key with Private
+// or without credentials), for cfg (the configuration of the source's
+// client), or why the options are invalid.
 func (s settings) nodeACL(cfg engine.Config) ([]zk.ACL, error) {
 	switch {
 	case s.private && s.aclSet:

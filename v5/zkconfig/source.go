@@ -59,9 +59,10 @@ type zkSource struct {
 // Options: WithAddress, WithPrefix, SessionTimeout, Auth, TLSConfig, ACL,
 // Private, OpenTree, Timeout and Logger; the registry's
 // MICRO_REGISTRY_ZOOKEEPER_AUTH, _SESSION_TIMEOUT, _OPEN_DIRS and _TLS*
-// environment variables stand in for the corresponding options. WithRegistry shares a registry's session instead
-// of holding one. go-micro's source.WithEncoder is ignored: the source
-// reads and writes JSON only.
+// environment variables stand in for the corresponding options.
+// WithRegistry shares a registry's session instead of holding one.
+// go-micro's source.WithEncoder is ignored: the source reads and writes
+// JSON only.
 //
 // The source holds one ZooKeeper session (its own, or its registry's),
 // shared by its Read, Write and every Watcher, and one in-memory copy of
@@ -85,9 +86,10 @@ type zkSource struct {
 //     atomic multi: keys missing from it are deleted, the prefix and its
 //     missing ancestors created; a new key takes the ACL of the znode it
 //     is created below (unless Private). Invalid input, and a subtree Read
-//     refuses, are refused before anything is written. When the multi fails because the subtree changed meanwhile,
-//     the source re-reads and writes again, up to 4 multis, then returns
-//     the refusal. It returns once a Read would show the write.
+//     refuses, are refused before anything is written. When the multi
+//     fails because the subtree changed meanwhile, the source re-reads and
+//     writes again, up to 4 multis, then returns the refusal. It returns
+//     once a Read would show the write.
 //   - Close (the source implements io.Closer) ends the session (its own:
 //     a registry's is left alone), stops every watcher and goroutine, and
 //     is idempotent.
