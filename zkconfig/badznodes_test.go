@@ -82,3 +82,29 @@ func TestBadZnodes(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, big2 == string(data), "the near-1 MB value stored")
 }
+
+// Issue 19, item 3: encoding/json reads at most 10,000 levels, and a value
+// that another client (kazoo, zkCli) wrote 4 znodes down, nested 9,997
+// deep, made the whole document undecodable: every service failed to load
+// its configuration. The znode is left out and logged once; every other
+// key loads. SetKey refuses such a value.
+func TestADeepValueLeavesEveryOtherKeyReadable(t *testing.T) {
+	srv := zktest.Start(t)
+	c := rawZK(t, srv.Addr)
+	put(t, c, "/micro-config/greeting", "Hi")
+	put(t, c, "/micro-config/a/b/c/d", strings.Repeat("[", 9997)+strings.Repeat("]", 9997))
+
+	logs := newRecLogger()
+	src := newSource(t, WithAddress(srv.Addr), Logger(logs))
+	conf := newConfig(t, src)
+	assert.Equal(t, "Hi", configValue(t, conf, "greeting").String(""))
+	assert.Equal(t, `{"a":{"b":{"c":{}}},"greeting":"Hi"}`, read(t, src))
+	assert.Len(t, logs.matching("/micro-config/a/b/c/d: value nested too deep: nested 9997 deep inside 4 objects, the document would nest 10001 levels"), 1)
+
+	err := SetKey(src, []byte(strings.Repeat("[", 9998)+strings.Repeat("]", 9998)), "x", "y", "z")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `zookeeper: config value at ["x" "y" "z"] would make the configuration unreadable`)
+	exists, _, err := c.Exists("/micro-config/x")
+	require.NoError(t, err)
+	assert.False(t, exists, "nothing written")
+}

@@ -3,7 +3,6 @@ package zkconfig
 import (
 	"fmt"
 
-	"github.com/go-zookeeper/zk"
 	"go-micro.dev/v4/config/source"
 
 	"github.com/zkmicro/zookeeper/internal/configdoc"
@@ -28,7 +27,9 @@ import (
 // Missing parents are created, as objects. A parent that holds something
 // other than an object becomes an object holding the key; a parent stored
 // as one znode whose data is a JSON object keeps its other keys, and
-// becomes a znode with children.
+// becomes a znode with children. Each znode created takes the ACL of the
+// znode it is created below, as Write's do: a key added to a private
+// configuration is private, whatever the options of src.
 //
 // The write is one atomic multi that touches only the znodes on the way to
 // the key and below it, each at the version of the snapshot it was
@@ -40,8 +41,11 @@ import (
 //
 // A source that is not this package's, an empty path, a key that is
 // empty, "." or "..", or not UTF-8, and a value that is not JSON, whose
-// objects have such keys, or that needs a request larger than ZooKeeper
-// accepts are refused before anything is written.
+// objects have such keys, that holds the escape of a lone surrogate
+// ("\udc00"), that would nest the configuration deeper than encoding/json
+// reads (10,000 levels, the keys of path included), or that needs a
+// request larger than ZooKeeper accepts are refused before anything is
+// written; so is a subtree Read refuses (see OpenTree).
 func SetKey(src source.Source, value []byte, path ...string) error {
 	s, err := sourceOf(src)
 	if err != nil {
@@ -53,8 +57,8 @@ func SetKey(src source.Source, value []byte, path ...string) error {
 	if err := configdoc.ValidateValue(path, value); err != nil {
 		return err
 	}
-	return s.apply(func(root string, snap *configdoc.Tree, acl []zk.ACL) ([]any, error) {
-		return configdoc.PlanSetKey(root, snap, path, value, acl)
+	return s.apply(func(root string, snap *configdoc.Tree, acls configdoc.ACLs) ([]any, error) {
+		return configdoc.PlanSetKey(root, snap, path, value, acls)
 	})
 }
 
@@ -77,8 +81,8 @@ func DeleteKey(src source.Source, path ...string) error {
 	if err := configdoc.ValidatePath(path); err != nil {
 		return err
 	}
-	return s.apply(func(root string, snap *configdoc.Tree, acl []zk.ACL) ([]any, error) {
-		return configdoc.PlanDeleteKey(root, snap, path, acl)
+	return s.apply(func(root string, snap *configdoc.Tree, acls configdoc.ACLs) ([]any, error) {
+		return configdoc.PlanDeleteKey(root, snap, path, acls)
 	})
 }
 

@@ -5,7 +5,9 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -52,6 +54,7 @@ type settings struct {
 	private   bool
 	acl       []zk.ACL
 	aclSet    bool
+	openTree  *bool           // nil: the registry's EnvOpenDirs decides
 	session   []engine.Option // session timeout, credentials
 	client    *engine.Client  // WithRegistry's: the session to share
 	sharing   bool            // WithRegistry was given
@@ -131,28 +134,49 @@ func TLSConfig(c *tls.Config) source.Option {
 	return setting(func(s *settings) { s.tlsConfig = c; s.conn("TLSConfig") })
 }
 
-// ACL sets the access control list of the znodes Write creates: the keys,
-// the prefix, and the prefix's missing ancestors. Default: with
-// credentials, all permissions for the creator's identity and read for
-// everyone (the ancestors also let everyone create, so that other services
-// can keep their configuration beside); without credentials,
-// zk.WorldACL(zk.PermAll). The list must not be empty; an "auth" entry
-// needs credentials. It cannot be combined with Private.
+// ACL sets the access control list of the znodes Write and SetKey create
+// where no existing znode decides: the prefix and its missing ancestors,
+// and, without credentials (the source then reads no ACL), every key. A
+// key created below an existing znode takes that znode's ACL instead, so
+// that nothing the source writes lets anyone read what they could not
+// (see README.md). The identities it names may also change the
+// configuration's znodes without them being refused (see OpenTree).
+// Default: with credentials, all permissions for the creator's identity
+// and read for everyone (the ancestors also let everyone create, so that
+// other services can keep their configuration beside); without
+// credentials, zk.WorldACL(zk.PermAll). The list must not be empty; an
+// "auth" entry needs credentials. It cannot be combined with Private.
 func ACL(acl ...zk.ACL) source.Option {
 	acl = slices.Clone(acl)
 	return setting(func(s *settings) { s.acl, s.aclSet = acl, true })
 }
 
-// Private makes the znodes Write creates for the configuration (the prefix
-// and the keys) readable and writable only with the source's credentials:
-// their ACL gives all permissions to the creator's identity and nothing to
-// anyone else, for configuration that holds secrets. The prefix's missing
+// Private makes the znodes Write and SetKey create for the configuration
+// (the prefix and the keys) readable and writable only with the source's
+// credentials: their ACL gives all permissions to the creator's identity
+// and nothing to anyone else, for configuration that holds secrets, even
+// below an existing znode whose ACL is wider. The prefix's missing
 // ancestors keep the default ACL (their names are not secret). It needs
 // credentials (Auth, or MICRO_REGISTRY_ZOOKEEPER_AUTH) and cannot be
 // combined with ACL. Znodes that exist already keep their ACL. Default:
-// off (the znodes get the ACL option's list, or the default ACL).
+// off (the prefix gets the ACL option's list, or the default ACL, and a
+// key its parent's ACL).
 func Private() source.Option {
 	return setting(func(s *settings) { s.private = true })
+}
+
+// OpenTree, with true, accepts a configuration whose prefix or znodes let
+// identities other than the source's own (and those the ACL option names)
+// create, write, delete or administer them. With credentials, such a
+// configuration, which anyone could have created before the first Write
+// (or opened since) to add keys beside the source's, change or delete
+// them, is otherwise refused by Read, Write, SetKey and DeleteKey, and
+// watchers wait (see README.md); without credentials everything is open
+// and nothing is checked. Turn it on for a configuration that a tool left
+// open, while you set its ACL. Default false, or the registry's
+// MICRO_REGISTRY_ZOOKEEPER_OPEN_DIRS.
+func OpenTree(accept bool) source.Option {
+	return setting(func(s *settings) { s.openTree = &accept })
 }
 
 // Timeout bounds Read's wait for the subtree to be in sync with ZooKeeper
@@ -198,7 +222,27 @@ func (s settings) validate() error {
 	case s.timeout < 0:
 		return fmt.Errorf("zookeeper: config options: timeout %v is negative", s.timeout)
 	}
+	if _, err := s.acceptsOpenTree(); err != nil {
+		return err
+	}
 	return nil
+}
+
+// acceptsOpenTree returns whether the source accepts a configuration
+// others may change: OpenTree's choice, else the registry's EnvOpenDirs.
+func (s settings) acceptsOpenTree() (bool, error) {
+	if s.openTree != nil {
+		return *s.openTree, nil
+	}
+	v := os.Getenv(engine.EnvOpenDirs)
+	if v == "" {
+		return false, nil
+	}
+	on, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("zookeeper: config options: %s=%q is not a boolean", engine.EnvOpenDirs, v)
+	}
+	return on, nil
 }
 
 // clientOptions returns the options of the source's own client.
@@ -212,7 +256,8 @@ func (s settings) clientOptions() engine.Options {
 	}
 }
 
-// treeOptions returns the options of the source's tree.
+// treeOptions returns the options of the source's tree (an invalid
+// EnvOpenDirs, which validate reports, accepts nothing).
 func (s settings) treeOptions() engine.TreeOptions {
 	o := engine.TreeOptions{Prefix: s.prefix, Timeout: s.timeout}
 	if s.logger != nil {
@@ -220,15 +265,19 @@ func (s settings) treeOptions() engine.TreeOptions {
 	}
 	if s.aclSet {
 		o.AncestorACL = s.acl
+		o.AllowedACL = s.acl
 	}
+	o.OpenTree, _ = s.acceptsOpenTree()
 	return o
 }
 
 // creatorOnly is Private's ACL: everything for the creator's identity.
 var creatorOnly = []zk.ACL{{Perms: zk.PermAll, Scheme: "auth", ID: ""}}
 
-// nodeACL returns the ACL of the znodes Write creates, for cfg (the
-// configuration of the source's client), or why the options are invalid.
+// nodeACL returns the ACL of the znodes a write creates where no parent's
+// ACL decides (configdoc.ACLs.New: the prefix, and every key with Private
+// or without credentials), for cfg (the configuration of the source's
+// client), or why the options are invalid.
 func (s settings) nodeACL(cfg engine.Config) ([]zk.ACL, error) {
 	switch {
 	case s.private && s.aclSet:

@@ -3,6 +3,7 @@ package zkconfig
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -137,4 +138,77 @@ func TestTLS(t *testing.T) {
 	require.Error(t, err)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Contains(t, err.Error(), "did not answer the session handshake", "the last connection error says why")
+}
+
+// Issue 19, item 1: a key that a writer without Private added to a private
+// configuration got the writer's ACL, world-readable, and an anonymous
+// client read it by its path (ZooKeeper checks READ on the znode alone).
+// A new key takes its parent's ACL, whatever writes it.
+func TestNewKeysInAPrivateConfigurationStayPrivate(t *testing.T) {
+	t.Setenv(engine.EnvAuth, "")
+	srv := zktest.Start(t)
+	const prefix = "/micro-config/payments"
+	private := newSource(t, WithAddress(srv.Addr), WithPrefix(prefix), Auth("digest", []byte("svc:pw")), Private())
+	require.NoError(t, writeDoc(private, `{"db":{"pass":"s3cret"}}`))
+
+	// The same credentials without Private, as zkmicro config set has them.
+	plain := newSource(t, WithAddress(srv.Addr), WithPrefix(prefix), Auth("digest", []byte("svc:pw")))
+	require.NoError(t, SetKey(plain, []byte(`"TOPSECRET"`), "db", "newsecret"))
+	require.NoError(t, SetKey(plain, []byte(`{"user":"svc","pass":"x"}`), "replica"))
+	require.NoError(t, writeDoc(plain, `{"db":{"newsecret":"TOPSECRET","pass":"s3cret"},"replica":{"pass":"x","user":"svc"},"top":"t"}`))
+	assert.Equal(t, `{"db":{"newsecret":"TOPSECRET","pass":"s3cret"},"replica":{"pass":"x","user":"svc"},"top":"t"}`, read(t, plain))
+
+	anon, svc := rawZK(t, srv.Addr), rawZK(t, srv.Addr, "svc:pw")
+	for _, p := range []string{"/db/newsecret", "/replica", "/replica/user", "/replica/pass", "/top"} {
+		assert.Equal(t, []string{"digest:svc:31"}, aclOf(t, svc, prefix+p), p)
+		_, _, err := anon.Get(prefix + p)
+		assert.ErrorIs(t, err, zk.ErrNoAuth, "an anonymous client reads %s by its path", p)
+	}
+
+	// Without credentials a source reads no ACL, and cannot read this
+	// configuration, let alone add to it.
+	anonSrc := newSource(t, WithAddress(srv.Addr), WithPrefix(prefix))
+	err := SetKey(anonSrc, []byte(`"x"`), "db", "anon")
+	require.ErrorIs(t, err, zk.ErrNoAuth)
+	exists, _, err := svc.Exists(prefix + "/db/anon")
+	require.NoError(t, err)
+	assert.False(t, exists)
+
+	// Private makes a key private below a public object too.
+	public := newSource(t, WithAddress(srv.Addr), WithPrefix("/micro-config/public"), Auth("digest", []byte("svc:pw")))
+	require.NoError(t, writeDoc(public, `{"greeting":"Hi"}`))
+	privateKey := newSource(t, WithAddress(srv.Addr), WithPrefix("/micro-config/public"), Auth("digest", []byte("svc:pw")), Private())
+	require.NoError(t, SetKey(privateKey, []byte(`"s3cret"`), "token"))
+	assert.Equal(t, []string{"digest:svc:31"}, aclOf(t, svc, "/micro-config/public/token"))
+	assert.Equal(t, []string{"digest:svc:31", "world:anyone:1"}, aclOf(t, svc, "/micro-config/public/greeting"))
+}
+
+// A writer without ADMIN on a znode is shown its digest entries without
+// their hashes (user:x), which a create cannot name: the new key is given
+// the writer's own identities in their place, never anyone else.
+func TestNewKeysWhereTheServerHidesHashes(t *testing.T) {
+	t.Setenv(engine.EnvAuth, "")
+	srv := zktest.Start(t)
+	opsConn := rawZK(t, srv.Addr, "ops:o")
+	opsACL := zk.DigestACL(zk.PermAll, "ops", "o")
+	svcACL := zk.DigestACL(zk.PermRead|zk.PermWrite|zk.PermCreate|zk.PermDelete, "svc", "pw") // no ADMIN
+	_, err := opsConn.Create("/cfg", nil, 0, append(slices.Clone(opsACL), svcACL...))
+	require.NoError(t, err)
+
+	// ops is named by the ACL option: its entry is accepted.
+	src := newSource(t, WithAddress(srv.Addr), WithPrefix("/cfg"), Auth("digest", []byte("svc:pw")), ACL(opsACL...))
+	svcConn := rawZK(t, srv.Addr, "svc:pw")
+	assert.Equal(t, []string{"digest:ops:31", "digest:svc:15"}, aclOf(t, svcConn, "/cfg"))
+	acl, _, err := svcConn.GetACL("/cfg")
+	require.NoError(t, err)
+	assert.Equal(t, "ops:x", acl[0].ID, "the server hides the hashes from svc")
+
+	require.NoError(t, SetKey(src, []byte(`"v1"`), "k"))
+	assert.Equal(t, []string{"digest:svc:15"}, aclOf(t, svcConn, "/cfg/k"), "svc's rights on /cfg, ADMIN excepted; ops's entry cannot be named")
+	_, _, err = opsConn.Get("/cfg/k")
+	assert.ErrorIs(t, err, zk.ErrNoAuth, "narrower than its parent, never wider")
+	_, _, err = rawZK(t, srv.Addr).Get("/cfg/k")
+	assert.ErrorIs(t, err, zk.ErrNoAuth)
+	require.NoError(t, SetKey(src, []byte(`"v2"`), "k"), "the writer can change what it wrote")
+	assert.Equal(t, `{"k":"v2"}`, read(t, src))
 }

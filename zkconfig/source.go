@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/go-zookeeper/zk"
 	"go-micro.dev/v4/config/source"
 
 	"github.com/zkmicro/zookeeper/internal/configdoc"
@@ -41,11 +40,12 @@ type zkSource struct {
 	closeOnce sync.Once
 	closed    atomic.Bool // Close was called
 
-	mu     sync.Mutex         // guards the fields below
-	doc    configdoc.Document // the document of revision docRev
-	docRev uint64             // 0: none yet (revisions start at 1)
-	logged map[string]bool    // lines about skipped znodes logged for doc
-	handed string             // checksum of the last document handed out
+	mu      sync.Mutex         // guards the fields below
+	doc     configdoc.Document // the document of revision docRev
+	docRev  uint64             // 0: none yet (revisions start at 1)
+	logged  map[string]bool    // lines about skipped znodes logged for doc
+	handed  string             // checksum of the last document handed out
+	refusal string             // the refusal of the subtree logged last (logRefusal)
 }
 
 // NewSource returns a go-micro config source that reads the ZooKeeper
@@ -55,11 +55,12 @@ type zkSource struct {
 // the reason.
 //
 // Options: WithAddress, WithPrefix, SessionTimeout, Auth, TLSConfig, ACL,
-// Private, Timeout and Logger; the registry's MICRO_REGISTRY_ZOOKEEPER_AUTH,
-// _SESSION_TIMEOUT and _TLS* environment variables stand in for the
-// corresponding options. WithRegistry shares a registry's session instead
-// of holding one. go-micro's source.WithEncoder is ignored: the source
-// reads and writes JSON only.
+// Private, OpenTree, Timeout and Logger; the registry's
+// MICRO_REGISTRY_ZOOKEEPER_AUTH, _SESSION_TIMEOUT, _OPEN_DIRS and _TLS*
+// environment variables stand in for the corresponding options.
+// WithRegistry shares a registry's session instead of holding one.
+// go-micro's source.WithEncoder is ignored: the source reads and writes
+// JSON only.
 //
 // The source holds one ZooKeeper session (its own, or its registry's),
 // shared by its Read, Write and every Watcher, and one in-memory copy of
@@ -67,19 +68,26 @@ type zkSource struct {
 //
 //   - Read returns the subtree as one JSON object ({} while the prefix is
 //     missing), waiting at most the Timeout for the copy to be in sync; a
-//     refusal to read the prefix (its ACL) is returned at once.
+//     refusal to read the prefix (its ACL) is returned at once, and so,
+//     with credentials, is a subtree whose prefix or znodes others may
+//     change (see OpenTree): the error names the znode, the ACL entry and
+//     how to fix it.
 //   - Watch returns a Watcher whose Next returns the configuration each
 //     time it changes: any create, change or delete under the prefix,
 //     within milliseconds. A burst is one change set, and an older state
 //     never follows a newer one. After a disconnection or a session expiry
 //     the subtree is read again, and Next returns it if it changed
-//     meanwhile. Stop makes Next return source.ErrWatcherStopped.
+//     meanwhile. While the subtree is refused (see OpenTree), Next hands
+//     out nothing and waits; the refusal is logged once. Stop makes Next
+//     return source.ErrWatcherStopped.
 //   - Write makes the subtree hold the JSON object of a change set, in one
 //     atomic multi: keys missing from it are deleted, the prefix and its
-//     missing ancestors created. Invalid input is refused before anything
-//     is written. When the multi fails because the subtree changed meanwhile,
-//     the source re-reads and writes again, up to 4 multis, then returns
-//     the refusal. It returns once a Read would show the write.
+//     missing ancestors created; a new key takes the ACL of the znode it
+//     is created below (unless Private). Invalid input, and a subtree Read
+//     refuses, are refused before anything is written. When the multi
+//     fails because the subtree changed meanwhile, the source re-reads and
+//     writes again, up to 4 multis, then returns the refusal. It returns
+//     once a Read would show the write.
 //   - Close (the source implements io.Closer) ends the session (its own:
 //     a registry's is left alone), stops every watcher and goroutine, and
 //     is idempotent.
@@ -113,8 +121,10 @@ func (s *zkSource) String() string { return sourceName }
 // object, an empty object when the prefix does not exist. It waits, at
 // most the Timeout, until the source's copy of the subtree is in sync with
 // ZooKeeper (a first read, or a read again after a disconnection); a
-// refusal to read the prefix is returned at once. Znodes that cannot be
-// represented are left out and logged (see README.md).
+// refusal to read the prefix is returned at once, as is, with credentials,
+// the refusal of a subtree whose prefix or znodes others may change (see
+// OpenTree). Znodes that cannot be represented are left out and logged
+// (see README.md).
 func (s *zkSource) Read() (*source.ChangeSet, error) {
 	if err := s.check(); err != nil {
 		return nil, err
@@ -132,14 +142,19 @@ func (s *zkSource) Read() (*source.ChangeSet, error) {
 // carries, in one atomic multi: keys missing from it are deleted (znodes
 // that readers leave out are kept unless the document puts a value at
 // their place or removes their parent), changed values are set, new keys
-// created; the prefix and its missing ancestors are created if needed.
-// Znodes that already hold what the document gives them are not touched,
-// so writing what Read returned changes nothing.
+// created; the prefix and its missing ancestors are created if needed. A
+// new key gets the ACL of the znode it is created below (Private's
+// creator-only ACL with Private), so that nothing the source writes lets
+// anyone read what they could not read before; the prefix gets the ACL
+// options'. Znodes that already hold what the document gives them are not
+// touched, so writing what Read returned changes nothing.
 //
 // A change set that is not JSON, or a document that is not a JSON object
-// with valid keys (not empty, ".", ".." or twice in one object), or that
-// needs a request larger than ZooKeeper accepts, is refused before
-// anything is written, and nothing changes.
+// of UTF-8 text (no escape of a lone surrogate such as "\udc00") with
+// valid keys (not empty, ".", ".." or twice in one object), or that needs
+// a request larger than ZooKeeper accepts, is refused before anything is
+// written, and nothing changes. So is a subtree Read refuses (with
+// credentials: a prefix or znode others may change, see OpenTree).
 //
 // Concurrent writers: a multi carries the versions of the snapshot it was
 // planned on, so it never half-applies over a change it did not see. When
@@ -160,8 +175,8 @@ func (s *zkSource) Write(cs *source.ChangeSet) error {
 	if err := configdoc.ValidateDocument(data); err != nil {
 		return err
 	}
-	return s.apply(func(root string, snap *configdoc.Tree, acl []zk.ACL) ([]any, error) {
-		return configdoc.PlanWrite(root, snap, data, acl)
+	return s.apply(func(root string, snap *configdoc.Tree, acls configdoc.ACLs) ([]any, error) {
+		return configdoc.PlanWrite(root, snap, data, acls)
 	})
 }
 
@@ -169,8 +184,9 @@ func (s *zkSource) Write(cs *source.ChangeSet) error {
 // latest snapshot in sync, in one multi, planned again on a newer snapshot
 // when the subtree changed meanwhile (engine.Tree.Apply), and returns once
 // the source's copy shows the change. plan gets the full path of the
-// prefix znode and the ACL of new znodes.
-func (s *zkSource) apply(plan func(root string, snap *configdoc.Tree, acl []zk.ACL) ([]any, error)) error {
+// prefix znode and the ACLs of new znodes (the ACL options' for the
+// prefix, a parent's for a key unless Private).
+func (s *zkSource) apply(plan func(root string, snap *configdoc.Tree, acls configdoc.ACLs) ([]any, error)) error {
 	cfg, err := s.tree.Config()
 	if err != nil {
 		return err
@@ -179,8 +195,9 @@ func (s *zkSource) apply(plan func(root string, snap *configdoc.Tree, acl []zk.A
 	if err != nil {
 		return err
 	}
+	acls := configdoc.ACLs{New: acl, Private: s.set.private}
 	err = s.tree.Apply(context.Background(), func(snap *engine.TreeSnapshot) ([]any, error) {
-		return plan(snap.Root, configdoc.TreeOf(snap), acl)
+		return plan(snap.Root, configdoc.TreeOf(snap), acls)
 	})
 	return s.sourceErr(err)
 }
@@ -240,6 +257,7 @@ func (s *zkSource) check() error {
 func (s *zkSource) document(snap *engine.TreeSnapshot) configdoc.Document {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.refusal = "" // a snapshot handed out: the tree is not refused
 	if s.docRev == snap.Revision {
 		return s.doc
 	}
@@ -254,6 +272,29 @@ func (s *zkSource) document(snap *engine.TreeSnapshot) configdoc.Document {
 	}
 	s.doc, s.docRev, s.logged = doc, snap.Revision, logged
 	return doc
+}
+
+// logRefusal logs, once per reason, why the tree hands watchers nothing
+// although it has read the subtree: it refuses it (a znode others may
+// change, see OpenTree). Read returns the same refusal; watchers, which
+// go-micro's config would call again at once, keep waiting instead.
+func (s *zkSource) logRefusal() {
+	if s.tree.Stats().Revision == 0 {
+		return // not read yet
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // Snapshot returns a refusal at once, and does not wait
+	_, err := s.tree.Snapshot(ctx)
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, engine.ErrClosed) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err.Error() == s.refusal {
+		return
+	}
+	s.refusal = err.Error()
+	s.log.Logf(engine.LevelWarn, "%v; watchers of the configuration wait until it is fixed", err)
 }
 
 // handedOut records the checksum of a document handed out.
@@ -290,7 +331,9 @@ type zkWatcher struct {
 // current configuration, so that a burst of changes is one change set and
 // an older state never follows a newer one. It keeps waiting through
 // disconnections and session expiries; after them the source reads the
-// subtree again and Next returns it if it changed meanwhile. Once the
+// subtree again and Next returns it if it changed meanwhile. It also
+// waits, handing out nothing, while the source refuses the subtree (a
+// znode others may change, see OpenTree), and logs the refusal once. Once the
 // watcher is stopped or the source closed, Next returns
 // source.ErrWatcherStopped.
 func (w *zkWatcher) Next() (*source.ChangeSet, error) {
@@ -305,12 +348,12 @@ func (w *zkWatcher) Next() (*source.ChangeSet, error) {
 		default:
 		}
 		snap, changed := w.src.tree.Latest()
-		if snap != nil {
-			if doc := w.src.document(snap); doc.Checksum != w.last {
-				w.last = doc.Checksum
-				w.src.handedOut(doc.Checksum)
-				return newChangeSet(doc, time.Now()), nil
-			}
+		if snap == nil {
+			w.src.logRefusal()
+		} else if doc := w.src.document(snap); doc.Checksum != w.last {
+			w.last = doc.Checksum
+			w.src.handedOut(doc.Checksum)
+			return newChangeSet(doc, time.Now()), nil
 		}
 		select {
 		case <-changed:

@@ -43,11 +43,11 @@ type app struct {
 	// when the command ends if it is an io.Closer.
 	newRegistry func(addrs []string, timeout time.Duration) (registry.Registry, error)
 	// newConfigSource opens the configuration source the config commands
-	// use, over the session of reg (the registry newRegistry opened), under
-	// prefix, bounded by timeout; called at most once per run, after the
-	// command's options are validated. The source is closed when the
+	// use, over the session of reg (the registry newRegistry opened), as o
+	// says (prefix, timeout, Private); called at most once per run, after
+	// the command's options are validated. The source is closed when the
 	// command ends if it is an io.Closer, before the registry.
-	newConfigSource func(reg registry.Registry, prefix string, timeout time.Duration) source.Source
+	newConfigSource func(reg registry.Registry, o configSourceOptions) source.Source
 	stdout          io.Writer        // command output; help asked for with -h
 	stderr          io.Writer        // errors, usage after a usage error, the sidecar's log
 	now             func() time.Time // the clock of watch lines and the sidecar's log

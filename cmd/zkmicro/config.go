@@ -20,8 +20,9 @@ import (
 
 // Options of the config commands.
 const (
-	flagConfigPrefix = "prefix"
-	flagConfigString = "string"
+	flagConfigPrefix  = "prefix"
+	flagConfigString  = "string"
+	flagConfigPrivate = "private"
 
 	// configOutputText is the human output of the config commands: a
 	// string as it is, anything else as indented JSON.
@@ -57,11 +58,12 @@ func (a *app) configCommand() *cli.Command {
 			{
 				Name:            "set",
 				Usage:           "set one key, leaving the others alone; VALUE is JSON if it parses as JSON, else a string",
-				UsageText:       "zkmicro config [--prefix P] set [--string] KEY VALUE",
+				UsageText:       "zkmicro config [--prefix P] set [--string] [--private] KEY VALUE",
 				HideHelpCommand: true,
 				OnUsageError:    a.onUsageError,
 				Flags: []cli.Flag{
 					&cli.BoolFlag{Name: flagConfigString, Usage: "store VALUE as a string, even if it parses as JSON (42, true, [1])"},
+					&cli.BoolFlag{Name: flagConfigPrivate, Usage: "make the znodes set creates readable and writable only with the credentials (zkconfig's Private; needs MICRO_REGISTRY_ZOOKEEPER_AUTH); without it a new key takes the ACL of the znode it is created below"},
 				},
 				Action: a.configSet,
 			},
@@ -147,17 +149,17 @@ func (a *app) configKeyArg(cCtx *cli.Context, i int) ([]string, error) {
 	return path, nil
 }
 
-// withConfigSource opens the configuration source as the global options
-// and --prefix say, over the registry's session, calls fn with it and its
-// prefix, and closes it, then the registry.
+// withConfigSource opens the configuration source as the global options,
+// --prefix and --private (of set) say, over the registry's session, calls
+// fn with it and its prefix, and closes it, then the registry.
 func (a *app) withConfigSource(cCtx *cli.Context, fn func(src source.Source, prefix string) error) error {
 	cfg, err := a.registryFromFlags(cCtx)
 	if err != nil {
 		return err
 	}
-	prefix := cCtx.String(flagConfigPrefix)
+	o := configSourceOptions{prefix: cCtx.String(flagConfigPrefix), timeout: cfg.timeout, private: cCtx.Bool(flagConfigPrivate)}
 	return a.withRegistry(cfg, func(reg registry.Registry) (err error) {
-		src := a.newConfigSource(reg, prefix, cfg.timeout)
+		src := a.newConfigSource(reg, o)
 		if closer, ok := src.(io.Closer); ok {
 			defer func() {
 				if cerr := closer.Close(); cerr != nil && err == nil {
@@ -165,8 +167,15 @@ func (a *app) withConfigSource(cCtx *cli.Context, fn func(src source.Source, pre
 				}
 			}()
 		}
-		return fn(src, prefix)
+		return fn(src, o.prefix)
 	})
+}
+
+// configSourceOptions are the options of the config commands' source.
+type configSourceOptions struct {
+	prefix  string        // --prefix
+	timeout time.Duration // --registry_timeout
+	private bool          // set --private: zkconfig's Private
 }
 
 // errNoKey is the error of a KEY the configuration does not hold.

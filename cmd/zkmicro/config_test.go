@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -10,7 +11,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/zkmicro/zookeeper/internal/engine"
 	"github.com/zkmicro/zookeeper/internal/zktest"
+	"github.com/zkmicro/zookeeper/zkconfig"
 	"go-micro.dev/v4/config/source"
 	"go-micro.dev/v4/config/source/memory"
 	"go-micro.dev/v4/registry"
@@ -18,9 +21,8 @@ import (
 
 // configOpen is one call of app.newConfigSource.
 type configOpen struct {
-	reg     registry.Registry
-	prefix  string
-	timeout time.Duration
+	reg registry.Registry
+	configSourceOptions
 }
 
 // configSourceRecorder hands a test's source to the config commands and
@@ -33,10 +35,10 @@ type configSourceRecorder struct {
 // useConfigSource makes the config commands of ta use src.
 func (ta *testApp) useConfigSource(src source.Source) *configSourceRecorder {
 	rec := &configSourceRecorder{}
-	ta.app.newConfigSource = func(reg registry.Registry, prefix string, timeout time.Duration) source.Source {
+	ta.app.newConfigSource = func(reg registry.Registry, o configSourceOptions) source.Source {
 		rec.mu.Lock()
 		defer rec.mu.Unlock()
-		rec.opened = append(rec.opened, configOpen{reg: reg, prefix: prefix, timeout: timeout})
+		rec.opened = append(rec.opened, configOpen{reg: reg, configSourceOptions: o})
 		return src
 	}
 	return rec
@@ -272,14 +274,42 @@ func TestConfigOptionsOpenTheSource(t *testing.T) {
 	require.Equal(t, exitOK, ta.run(t, "--registry_address", "zk1:2181,zk2:2181/apps/prod", "--registry_timeout", "2s",
 		"config", "--prefix", "/micro-config/greeter", "get"))
 
+	// set --private: the memory source refuses the write, once opened.
+	require.Equal(t, exitError, ta.run(t, "config", "set", "--private", "greeting", "Hej"))
+	require.Equal(t, exitError, ta.run(t, "config", "set", "greeting", "Hej"))
+
 	assert.Equal(t, []configOpen{
-		{reg: ta.reg, prefix: "/micro-config", timeout: 5 * time.Second},
-		{reg: ta.reg, prefix: "/micro-config/greeter", timeout: 2 * time.Second},
+		{reg: ta.reg, configSourceOptions: configSourceOptions{prefix: "/micro-config", timeout: 5 * time.Second}},
+		{reg: ta.reg, configSourceOptions: configSourceOptions{prefix: "/micro-config/greeter", timeout: 2 * time.Second}},
+		{reg: ta.reg, configSourceOptions: configSourceOptions{prefix: "/micro-config", timeout: 5 * time.Second, private: true}},
+		{reg: ta.reg, configSourceOptions: configSourceOptions{prefix: "/micro-config", timeout: 5 * time.Second}},
 	}, rec.calls())
 	assert.Equal(t, []openCall{
 		{addrs: []string{"127.0.0.1:2181"}, timeout: 5 * time.Second},
 		{addrs: []string{"zk1:2181", "zk2:2181/apps/prod"}, timeout: 2 * time.Second},
+		{addrs: []string{"127.0.0.1:2181"}, timeout: 5 * time.Second},
+		{addrs: []string{"127.0.0.1:2181"}, timeout: 5 * time.Second},
 	}, ta.openCalls(), "the source uses the registry's session")
+}
+
+// newConfigSource hands --private to zkconfig as Private, which needs
+// credentials: without them every call says so, before any dial.
+func TestNewConfigSourcePassesPrivate(t *testing.T) {
+	t.Setenv(engine.EnvAuth, "")
+	reg, err := newRegistry([]string{"127.0.0.1:1"}, time.Second, registryLogger{logf: func(string, ...any) {}})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, reg.(io.Closer).Close()) })
+	for _, private := range []bool{false, true} {
+		src := newConfigSource(reg, configSourceOptions{prefix: "/p", timeout: time.Second, private: private}, registryLogger{logf: func(string, ...any) {}})
+		err := zkconfig.SetKey(src, []byte(`1`), "k")
+		require.NoError(t, src.(io.Closer).Close())
+		require.Error(t, err)
+		if private {
+			assert.Contains(t, err.Error(), "zookeeper: config options: Private needs credentials")
+		} else {
+			assert.NotContains(t, err.Error(), "Private", "refused for want of ZooKeeper")
+		}
+	}
 }
 
 func TestConfigGetAndErrorsOnAnotherSource(t *testing.T) {

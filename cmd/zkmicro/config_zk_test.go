@@ -261,3 +261,67 @@ func TestBinaryConfigWatchPrintsChangesUntilInterrupted(t *testing.T) {
 	assert.Len(t, all.stderr.Lines(), 1, "only the start")
 	assert.Len(t, one.stderr.Lines(), 1, "only the start")
 }
+
+// Issue 19, items 1 and 2 through the command: a key that `config set`
+// adds to a private configuration is private without --private (it takes
+// its parent's ACL), --private makes a new configuration private, and a
+// configuration someone else created open is refused unless the
+// registry's MICRO_REGISTRY_ZOOKEEPER_OPEN_DIRS accepts it.
+func TestBinaryConfigKeepsPrivateConfigurationsPrivate(t *testing.T) {
+	t.Parallel()
+	srv := zktest.Start(t)
+	anon := rawConn(t, srv.Addr)
+	auth := []string{engine.EnvAuth + "=digest:svc:pw"}
+
+	assert.Empty(t, runOK(t, auth, srv.Addr, "config", "--prefix", "/payments", "set", "--private", "db.pass", "s3cret"))
+	assert.Empty(t, runOK(t, auth, srv.Addr, "config", "--prefix", "/payments", "set", "db.newsecret", "TOPSECRET"))
+	for _, p := range []string{"/payments", "/payments/db", "/payments/db/pass", "/payments/db/newsecret"} {
+		_, _, err := anon.Get(p)
+		assert.ErrorIs(t, err, zk.ErrNoAuth, "an anonymous client reads %s", p)
+	}
+	assert.Equal(t, `{"db":{"newsecret":"TOPSECRET","pass":"s3cret"}}`+"\n", runOK(t, auth, srv.Addr, "config", "--prefix", "/payments", "get", "-o", "json"))
+	r := runBinary(t, nil, zkArgs(srv.Addr, "config", "--prefix", "/p2", "set", "--private", "k", "v")...)
+	require.Equal(t, exitError, r.code, "stderr:\n%s", r.stderr)
+	assert.Contains(t, r.stderr, "Private needs credentials")
+
+	// Squatted: created open by an anonymous client before the service.
+	putZnode(t, anon, "/squatted/injected", "attacker")
+	r = runBinary(t, auth, zkArgs(srv.Addr, "config", "--prefix", "/squatted", "set", "--private", "db.pass", "s3cret")...)
+	require.Equal(t, exitError, r.code, "stderr:\n%s", r.stderr)
+	assert.Contains(t, r.stderr, "/squatted has ACL entry world:anyone:cdrwa, which lets an identity other than")
+	assert.Contains(t, r.stderr, "MICRO_REGISTRY_ZOOKEEPER_OPEN_DIRS=true")
+	exists, _, err := anon.Exists("/squatted/db")
+	require.NoError(t, err)
+	assert.False(t, exists, "nothing written")
+	r = runBinary(t, auth, zkArgs(srv.Addr, "config", "--prefix", "/squatted", "get")...)
+	require.Equal(t, exitError, r.code, "stderr:\n%s", r.stderr)
+	assert.Empty(t, r.stdout, "the squatter's key is not shown as configuration")
+	open := append([]string{engine.EnvOpenDirs + "=true"}, auth...)
+	assert.Equal(t, `{"injected":"attacker"}`+"\n", runOK(t, open, srv.Addr, "config", "--prefix", "/squatted", "get", "-o", "json"))
+}
+
+// Issue 19, item 3 through the command: a value as deep as encoding/json
+// reads, at a key three levels down, is refused, and the configuration
+// stays readable; a deep znode written by another client is left out.
+func TestBinaryConfigRefusesValuesThatBreakTheDocument(t *testing.T) {
+	t.Parallel()
+	srv := zktest.Start(t)
+	conn := rawConn(t, srv.Addr)
+	assert.Empty(t, runOK(t, nil, srv.Addr, "config", "set", "greeting", "Hi"))
+
+	deep := strings.Repeat("[", 9998) + strings.Repeat("]", 9998)
+	r := runBinary(t, nil, zkArgs(srv.Addr, "config", "set", "a.b.c", deep)...)
+	require.Equal(t, exitError, r.code, "stderr:\n%s", r.stderr)
+	assert.Contains(t, r.stderr, `zkmicro: config set "a.b.c": zookeeper: config value at ["a" "b" "c"] would make the configuration unreadable`)
+	assert.Equal(t, "Hi\n", runOK(t, nil, srv.Addr, "config", "get", "greeting"))
+
+	r = runBinary(t, nil, zkArgs(srv.Addr, "config", "set", "a", `"\udc00"`)...)
+	require.Equal(t, exitError, r.code, "stderr:\n%s", r.stderr)
+	assert.Contains(t, r.stderr, `the JSON escape of a lone UTF-16 surrogate`)
+
+	putZnode(t, conn, "/micro-config/w/x/y/z", strings.Repeat("[", 9997)+strings.Repeat("]", 9997))
+	r = runBinary(t, nil, zkArgs(srv.Addr, "config", "get", "greeting")...)
+	require.Equal(t, exitOK, r.code, "stderr:\n%s", r.stderr)
+	assert.Equal(t, "Hi\n", r.stdout)
+	assert.Contains(t, r.stderr, "zookeeper: config znode /micro-config/w/x/y/z: value nested too deep")
+}

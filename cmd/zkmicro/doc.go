@@ -382,7 +382,7 @@
 // # zkmicro config
 //
 //	zkmicro config [--prefix P] get [-o text|json] [KEY]
-//	zkmicro config [--prefix P] set [--string] KEY VALUE
+//	zkmicro config [--prefix P] set [--string] [--private] KEY VALUE
 //	zkmicro config [--prefix P] delete KEY
 //	zkmicro config [--prefix P] watch [-o text|json] [KEY]
 //
@@ -394,11 +394,19 @@
 // /micro-config/database/port holding 3306 is {"database":{"port":3306}}.
 // --prefix goes before the command: "zkmicro config --prefix
 // /micro-config/greeter get greeting". The
-// registry's MICRO_REGISTRY_ZOOKEEPER_AUTH, _SESSION_TIMEOUT and _TLS*
-// variables apply, and --registry_timeout bounds the wait for ZooKeeper.
-// Znodes that the source leaves out of the configuration (data that is not
-// UTF-8, a name that is not an escaped key, an ACL that refuses this
-// client) are reported on stderr, as warnings.
+// registry's MICRO_REGISTRY_ZOOKEEPER_AUTH, _SESSION_TIMEOUT, _OPEN_DIRS and
+// _TLS* variables apply, and --registry_timeout bounds the wait for
+// ZooKeeper. Znodes that the source leaves out of the configuration (data
+// that is not UTF-8 text, a name that is not an escaped key, an ACL that
+// refuses this client, a value nested deeper than a JSON decoder reads)
+// are reported on stderr, as warnings.
+//
+// With credentials, a configuration whose prefix or znodes an identity
+// other than the credentials' may change (created open by someone else
+// before the service's first write, or with zkCli's default ACL) is
+// refused by every config command, with an error naming the znode, its
+// ACL entry and how to fix it: whoever could change it could add keys
+// every service loads. MICRO_REGISTRY_ZOOKEEPER_OPEN_DIRS=true accepts it.
 //
 // A KEY is a key path with its keys separated by dots, as go-micro's
 // config.Get takes it split: database.address is conf.Get("database",
@@ -435,10 +443,21 @@
 //	                                                   an object: replaces database's keys
 //
 // A parent on the way that holds something other than an object becomes
-// an object. VALUE must be UTF-8 text (else a usage error), and a JSON
-// object in it must have keys a document can store (not empty, "." or
-// "..", each once). set prints nothing and exits 0 once a read shows the
-// write.
+// an object. VALUE must be UTF-8 text (else a usage error), must not hold
+// the JSON escape of a lone surrogate ("\udc00", which a JSON decoder
+// reads as U+FFFD), must not nest the configuration deeper than the
+// 10,000 levels go-micro's JSON decoder reads (the keys of KEY count: a
+// value 9,998 deep at a.b.c would make the whole configuration
+// unreadable), and a JSON object in it must have keys a document can
+// store (not empty, "." or "..", each once). set prints nothing and exits
+// 0 once a read shows the write.
+//
+// The znodes set creates take the ACL of the znode they are created
+// below: a key added to a private configuration is private. A prefix set
+// creates is, with credentials, the credentials' to change and everyone's
+// to read. --private makes what set creates, the prefix or a key below a
+// znode everyone may read, readable and writable only with the
+// credentials (zkconfig's Private; it needs MICRO_REGISTRY_ZOOKEEPER_AUTH).
 //
 // delete removes KEY and everything below it, in one atomic multi that
 // touches only KEY's branch, and prints nothing. An object left without

@@ -35,8 +35,8 @@ func main() {
 	a.newRegistry = func(addrs []string, timeout time.Duration) (registry.Registry, error) {
 		return newRegistry(addrs, timeout, registryLogger{logf: a.logf})
 	}
-	a.newConfigSource = func(reg registry.Registry, prefix string, timeout time.Duration) source.Source {
-		return newConfigSource(reg, prefix, timeout, registryLogger{logf: a.logf})
+	a.newConfigSource = func(reg registry.Registry, o configSourceOptions) source.Source {
+		return newConfigSource(reg, o, registryLogger{logf: a.logf})
 	}
 	code := a.run(ctx, os.Args)
 	stop()
@@ -61,12 +61,18 @@ func newRegistry(addrs []string, timeout time.Duration, l logger.Logger) (regist
 
 // newConfigSource opens the configuration source of the config commands:
 // this module's zkconfig source over the session of reg (the registry
-// newRegistry opened: its addresses, chroot, credentials and TLS), as a
-// go-micro service that shares its registry's session would have it,
-// logging to l. It is the one place where zkmicro chooses its
-// configuration source. It does not dial: the first call does, and
-// invalid options make every call fail.
-func newConfigSource(reg registry.Registry, prefix string, timeout time.Duration, l logger.Logger) source.Source {
-	return zkconfig.NewSource(zkconfig.WithRegistry(reg), zkconfig.WithPrefix(prefix),
-		zkconfig.Timeout(timeout), zkconfig.Logger(l))
+// newRegistry opened: its addresses, chroot, credentials and TLS), with
+// o's prefix, timeout and Private, as a go-micro service that shares its
+// registry's session would have it, logging to l. The registry's
+// MICRO_REGISTRY_ZOOKEEPER_OPEN_DIRS applies to it (zkconfig's OpenTree).
+// It is the one place where zkmicro chooses its configuration source. It
+// does not dial: the first call does, and invalid options make every call
+// fail.
+func newConfigSource(reg registry.Registry, o configSourceOptions, l logger.Logger) source.Source {
+	opts := []source.Option{zkconfig.WithRegistry(reg), zkconfig.WithPrefix(o.prefix),
+		zkconfig.Timeout(o.timeout), zkconfig.Logger(l)}
+	if o.private {
+		opts = append(opts, zkconfig.Private())
+	}
+	return zkconfig.NewSource(opts...)
 }

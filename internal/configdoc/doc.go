@@ -13,11 +13,17 @@
 //     path of a znode below it.
 //   - keys.go: configuration keys and the znode names that stand for them
 //     (the engine's EscapeSegment).
+//   - text.go: keys and values are text: JSON escapes of lone surrogates
+//     are refused.
+//   - depth.go: a value never nests the document deeper than encoding/json
+//     reads.
 //   - tree.go: Tree, a snapshot of the subtree (TreeOf an engine snapshot).
 //   - document.go: ReadDocument, a Tree as a canonical JSON Document, with
 //     what it leaves out and why.
 //   - plan.go: PlanWrite, the multi that makes a subtree hold a document,
 //     within ZooKeeper's request size.
+//   - acl.go: ACLs, the ACL of the znodes a plan creates: a new key takes
+//     its parent's.
 //   - keywrite.go: PlanSetKey and PlanDeleteKey, the multi that changes one
 //     key's branch and leaves the others alone.
 //

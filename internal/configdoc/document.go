@@ -12,10 +12,11 @@ import (
 	"unicode/utf8"
 )
 
-// Reasons a reader leaves a znode, or its data, out of a document. errBadName
-// (keys.go) is the third.
+// Reasons a reader leaves a znode, or its data, out of a document.
+// errBadName (keys.go) and errTooDeep (depth.go) are the others.
 var (
-	// errNotText marks a childless znode whose data is not UTF-8: a JSON
+	// errNotText marks a childless znode whose data is not UTF-8, or is
+	// JSON holding the escape of a lone surrogate (text.go): a JSON
 	// document holds only text, and the alternatives (replacing the bad
 	// bytes, or base64 that reads as an ordinary string) would hand the
 	// application a value nobody wrote.
@@ -39,7 +40,7 @@ type Document struct {
 // Skipped is a znode, or the data of a znode, that a document leaves out.
 type Skipped struct {
 	rel    string // the znode, relative to the prefix ("" is the prefix znode)
-	reason error  // wraps errBadName, errNotText, errDataIgnored or errUnreadable
+	reason error  // wraps errBadName, errNotText, errTooDeep, errDataIgnored or errUnreadable
 }
 
 // Describe renders s for a log line, naming the znode by its full path
@@ -52,7 +53,7 @@ func (s Skipped) Describe(prefix string) string {
 // reads as the empty object. It never fails: what it cannot read it skips.
 func ReadDocument(t *Tree) Document {
 	var skips []Skipped
-	v, ok := t.valueOf("", &skips)
+	v, ok := t.valueOf("", 0, &skips)
 	if !ok {
 		v = map[string]any{}
 	}
@@ -67,10 +68,11 @@ func checksum(data []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// valueOf returns the value the znode rel stands for, appending what it
-// leaves out to skips (when skips is not nil). ok is false when rel is not
-// recorded or is skipped itself. The prefix znode is always an object.
-func (t *Tree) valueOf(rel string, skips *[]Skipped) (v any, ok bool) {
+// valueOf returns the value the znode rel stands for, inside depth objects
+// of the document (relDepth(rel)), appending what it leaves out to skips
+// (when skips is not nil). ok is false when rel is not recorded or is
+// skipped itself. The prefix znode is always an object.
+func (t *Tree) valueOf(rel string, depth int, skips *[]Skipped) (v any, ok bool) {
 	n := t.nodes[rel]
 	if n == nil {
 		return nil, false
@@ -85,12 +87,16 @@ func (t *Tree) valueOf(rel string, skips *[]Skipped) (v any, ok bool) {
 		return nil, false
 	}
 	if rel != "" && len(n.children) == 0 {
-		v, err := decodeLeaf(n.data)
+		v, err := leafValue(n.data, depth)
 		if err != nil {
 			skip(rel, err)
 			return nil, false
 		}
 		return v, true
+	}
+	if err := tooDeep(depth, 1); err != nil {
+		skip(rel, err)
+		return nil, false
 	}
 	if len(n.data) > 0 {
 		if rel == "" {
@@ -106,29 +112,53 @@ func (t *Tree) valueOf(rel string, skips *[]Skipped) (v any, ok bool) {
 			skip(childRel(rel, name), err)
 			continue
 		}
-		if v, ok := t.valueOf(childRel(rel, name), skips); ok {
+		if v, ok := t.valueOf(childRel(rel, name), depth+1, skips); ok {
 			obj[key] = v
 		}
 	}
 	return obj, true
 }
 
-// readable reports whether a reader reads the data of the znode rel (or
-// does not need to: a znode with children is an object), rather than skip it
-// with errNotText or errUnreadable. Names are judged apart, by keyOfName.
+// readable reports whether a reader reads the znode rel (its data, or the
+// object of its children), rather than skip it with errNotText, errTooDeep
+// or errUnreadable. Names are judged apart, by keyOfName.
 func (t *Tree) readable(rel string) bool {
 	n := t.nodes[rel]
-	return n != nil && n.err == nil && (len(n.children) > 0 || utf8.Valid(n.data))
+	switch {
+	case n == nil || n.err != nil:
+		return false
+	case rel == "" || len(n.children) > 0:
+		return tooDeep(relDepth(rel), 1) == nil
+	}
+	_, err := leafValue(n.data, relDepth(rel))
+	return err == nil
+}
+
+// leafValue returns the value of a childless znode's data inside depth
+// objects of the document (decodeLeaf), or errTooDeep when it would nest
+// the document deeper than maxDepth.
+func leafValue(data []byte, depth int) (any, error) {
+	v, err := decodeLeaf(data)
+	if err != nil {
+		return nil, err
+	}
+	if err := tooDeep(depth, nesting(v)); err != nil {
+		return nil, err
+	}
+	return v, nil
 }
 
 // decodeLeaf returns the value of a childless znode's data: the JSON value
-// it holds, or else the data as a string. Data that is not UTF-8 is
-// errNotText.
+// it holds, or else the data as a string. Data that is not UTF-8, and JSON
+// holding the escape of a lone surrogate, are errNotText.
 func decodeLeaf(data []byte) (any, error) {
 	if !utf8.Valid(data) {
 		return nil, errNotText
 	}
 	if json.Valid(data) {
+		if esc, at, ok := loneSurrogate(data); ok {
+			return nil, fmt.Errorf("%w: it holds %s at byte %d, the JSON escape of a lone UTF-16 surrogate, which encoding/json would read as U+FFFD", errNotText, esc, at)
+		}
 		dec := json.NewDecoder(bytes.NewReader(data))
 		dec.UseNumber()
 		var v any

@@ -51,10 +51,32 @@ func TestReadDocument(t *testing.T) {
 				"": "", "/num": " 42 ", "/big": "123456789012345678901234567890", "/exp": "1.50e+3",
 				"/t": "true", "/n": "null", "/arr": "[ 1, {\"b\": 2, \"a\": 1} ]",
 				"/obj": `{"b": 1, "a": {"d": [], "c": null}}`, "/dup": `{"a":1,"a":2}`, "/str": `"quoted"`,
-				"/surrogate": `"\ud800"`,
+				"/pair": `"\ud83d\ude00"`, "/fffd": `"\ufffd"`,
 			},
-			want: `{"arr":[1,{"a":1,"b":2}],"big":123456789012345678901234567890,"dup":{"a":2},"exp":1.50e+3,"n":null,"num":42,` +
-				`"obj":{"a":{"c":null,"d":[]},"b":1},"str":"quoted","surrogate":"` + "\uFFFD" + `","t":true}`,
+			want: `{"arr":[1,{"a":1,"b":2}],"big":123456789012345678901234567890,"dup":{"a":2},"exp":1.50e+3,"fffd":"` + "\uFFFD" + `","n":null,"num":42,` +
+				`"obj":{"a":{"c":null,"d":[]},"b":1},"pair":"😀","str":"quoted","t":true}`,
+		},
+		{
+			// encoding/json would read each as U+FFFD: a value nobody wrote.
+			name: "JSON escapes of lone surrogates are skipped",
+			nodes: map[string]string{
+				"": "", "/low": `"\udc00"`, "/high": `"\ud800"`, "/high-then-text": `"\ud800x"`, "/in-key": `{"\udc00":1}`,
+				"/in-array": `["ok","\ud83d"]`, "/escaped-backslash": `"\\udc00"`, "/ok": "1",
+			},
+			want:  `{"escaped-backslash":"\\udc00","ok":1}`,
+			skips: []wantSkip{{"/high", errNotText}, {"/high-then-text", errNotText}, {"/in-array", errNotText}, {"/in-key", errNotText}, {"/low", errNotText}},
+		},
+		{
+			// encoding/json reads at most 10,000 levels: the value of
+			// /a/b/c/d sits inside 4 objects.
+			name: "values that would nest the document too deep are skipped",
+			nodes: map[string]string{
+				"": "", "/greeting": "Hi",
+				"/a": "", "/a/b": "", "/a/b/c": "", "/a/b/c/d": strings.Repeat("[", 9997) + strings.Repeat("]", 9997),
+				"/fits": "", "/fits/x": strings.Repeat("[", 9998) + strings.Repeat("]", 9998),
+			},
+			want:  `{"a":{"b":{"c":{}}},"fits":{"x":` + strings.Repeat("[", 9998) + strings.Repeat("]", 9998) + `},"greeting":"Hi"}`,
+			skips: []wantSkip{{"/a/b/c/d", errTooDeep}},
 		},
 		{
 			name: "other data is a string",
@@ -209,6 +231,60 @@ func TestDecodeLeaf(t *testing.T) {
 	}
 	_, err := decodeLeaf([]byte("\xc3"))
 	assert.ErrorIs(t, err, errNotText)
+	_, err = decodeLeaf([]byte(`{"k":"a\udc00"}`))
+	assert.ErrorIs(t, err, errNotText)
+	assert.Contains(t, err.Error(), `it holds \udc00 at byte 7, the JSON escape of a lone UTF-16 surrogate`)
+}
+
+// TestDeepZnodeChains reads objects nested by znodes themselves (a chain
+// of 10,000 znodes is too long to build here: the walk starts deep).
+func TestDeepZnodeChains(t *testing.T) {
+	tr := buildTree(t, map[string]string{"": "", "/a": "", "/a/b": "1", "/a/c": "{}", "/s": "1"})
+	var skips []Skipped
+	v, ok := tr.valueOf("", maxDepth-2, &skips)
+	require.True(t, ok)
+	// The document's object is at maxDepth-1, /a's at maxDepth: its scalar
+	// fits, its empty object does not.
+	assert.Equal(t, `{"a":{"b":1},"s":1}`, string(appendJSON(nil, v)))
+	require.Len(t, skips, 1)
+	assert.Equal(t, "/a/c", skips[0].rel)
+	assert.ErrorIs(t, skips[0].reason, errTooDeep)
+
+	skips = nil
+	v, ok = tr.valueOf("", maxDepth-1, &skips)
+	require.True(t, ok)
+	assert.Equal(t, `{"s":1}`, string(appendJSON(nil, v)), "an object below the deepest level is left out")
+	require.Len(t, skips, 1)
+	assert.Equal(t, "/a", skips[0].rel)
+	assert.ErrorIs(t, skips[0].reason, errTooDeep)
+	assert.Contains(t, skips[0].reason.Error(), "value nested too deep: nested 1 deep inside 10000 objects, the document would nest 10001 levels, over the 10000 encoding/json reads")
+}
+
+func TestLoneSurrogate(t *testing.T) {
+	for _, tt := range []struct {
+		doc, esc string // esc "": none
+		at       int
+	}{
+		{doc: `"plain"`},
+		{doc: `"\ud83d\ude00"`},
+		{doc: `"\ud83d\ude00\ud83d\ude00"`},
+		{doc: `"\u00e9\n\"\\"`},
+		{doc: `"\\ud800"`},
+		{doc: `{"\\":"\\\\udc00"}`},
+		{doc: `"\udc00"`, esc: `\udc00`, at: 1},
+		{doc: `"\ud800"`, esc: `\ud800`, at: 1},
+		{doc: `"\ud800\u0041"`, esc: `\ud800`, at: 1},
+		{doc: `"\ud800\ud800\udc00"`, esc: `\ud800`, at: 1},
+		{doc: `"\ude00\ud83d"`, esc: `\ude00`, at: 1},
+		{doc: `["\ud83d\ude00","x\uDBFF"]`, esc: `\uDBFF`, at: 18},
+		{doc: `{"k\\":"\\\udc00"}`, esc: `\udc00`, at: 10},
+	} {
+		esc, at, ok := loneSurrogate([]byte(tt.doc))
+		require.True(t, json.Valid([]byte(tt.doc)), tt.doc)
+		assert.Equal(t, tt.esc != "", ok, tt.doc)
+		assert.Equal(t, tt.esc, esc, tt.doc)
+		assert.Equal(t, tt.at, at, tt.doc)
+	}
 }
 
 func TestAppendString(t *testing.T) {
@@ -280,7 +356,7 @@ func FuzzReadDocument(f *testing.F) {
 		require.NoError(t, err, "a document read can be written")
 		require.Equal(t, string(doc.Data), string(appendJSON(nil, canon)), "a document read is canonical")
 		for _, s := range doc.Skipped {
-			known := errors.Is(s.reason, errBadName) || errors.Is(s.reason, errNotText) ||
+			known := errors.Is(s.reason, errBadName) || errors.Is(s.reason, errNotText) || errors.Is(s.reason, errTooDeep) ||
 				errors.Is(s.reason, errDataIgnored) || errors.Is(s.reason, errUnreadable)
 			require.True(t, known, "%s: %v", s.rel, s.reason)
 		}

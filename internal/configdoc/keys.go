@@ -10,10 +10,12 @@ import (
 
 // Keys are stored as path segments escaped by the engine's
 // engine.EscapeSegment, the escaping the registry uses for service names
-// and node ids: the identity on ordinary keys; '%', '/', the characters
+// and node ids: the identity on ordinary keys; '%', '/' and the characters
 // ZooKeeper refuses in paths (U+0000-U+001F, U+007F-U+009F, U+D800-U+F8FF,
-// U+FFF0 and above) and bytes that are not UTF-8 become %XX (upper-case
-// hex of each byte); the keys "." and ".." are escaped whole.
+// U+FFF0 and above) become %XX (upper-case hex of each UTF-8 byte).
+// EscapeSegment would also escape the keys "." and ".." whole (%2E,
+// %2E%2E), and bytes that are not UTF-8, but those are not keys (see
+// validateKey).
 
 // errBadName marks a child znode whose name is not the escaped form of a
 // configuration key (engine.EscapeSegment): the document cannot address it, so readers
@@ -40,10 +42,15 @@ func keyOfName(name string) (string, error) {
 }
 
 // validateKey checks a key of an object a document stores as znodes. Empty
-// keys have no znode; "." and ".." are refused so that a key is never a
-// relative path element, even escaped; a key that is not UTF-8 cannot be
-// written in a JSON document (EscapeSegment escapes the bytes, but the key
-// would read back as another one).
+// keys have no znode. "." and ".." are refused, by writers and readers
+// alike: every version of the source has left the znodes %2E and %2E%2E
+// out as names that are not keys, so writing them now would make one
+// document read differently by the sources already deployed (the layout
+// is a compatibility contract); zkmicro config's dotted KEY cannot name
+// them either, and such a key is far more often a path built by mistake
+// than a name someone chose. A key that is not UTF-8 cannot be written in
+// a JSON document (EscapeSegment escapes the bytes, but the key would read
+// back as another one).
 func validateKey(key string) error {
 	switch {
 	case key == "":

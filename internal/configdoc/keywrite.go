@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"unicode/utf8"
 
-	"github.com/go-zookeeper/zk"
-
 	"github.com/zkmicro/zookeeper/internal/engine"
 )
 
@@ -38,7 +36,10 @@ func ValidateValue(path []string, value []byte) error {
 
 // parseKeyValue decodes a value to store at the key path path: one UTF-8
 // JSON value whose objects (outside arrays) have keys validateKey accepts,
-// each once, as in a document (parseDocument). Numbers are json.Number.
+// each once, without escapes of lone surrogates, as in a document
+// (parseDocument), and that leaves the document readable at its place:
+// nested, with the len(path) objects enclosing it, no deeper than maxDepth.
+// Numbers are json.Number.
 func parseKeyValue(path []string, value []byte) (any, error) {
 	if !utf8.Valid(value) {
 		return nil, fmt.Errorf("zookeeper: config value at %q is not UTF-8", path)
@@ -46,19 +47,29 @@ func parseKeyValue(path []string, value []byte) (any, error) {
 	if err := json.Unmarshal(value, new(json.RawMessage)); err != nil {
 		return nil, fmt.Errorf("zookeeper: config value at %q is not JSON: %w", path, err)
 	}
+	if esc, at, ok := loneSurrogate(value); ok {
+		return nil, fmt.Errorf("zookeeper: config value at %q is not text: it holds %s at byte %d, the JSON escape of a lone UTF-16 surrogate, which encoding/json would read as U+FFFD", path, esc, at)
+	}
 	dec := json.NewDecoder(bytes.NewReader(value))
 	dec.UseNumber()
-	return parseValue(dec, path, true)
+	v, err := parseValue(dec, path, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := tooDeep(len(path), nesting(v)); err != nil {
+		return nil, fmt.Errorf("zookeeper: config value at %q would make the configuration unreadable: %w", path, err)
+	}
+	return v, nil
 }
 
 // PlanSetKey returns the operations of one multi that make the key at path
 // (valid, see ValidatePath) of the subtree under prefix, whose current
 // state is snap, hold the JSON value value, touching only the key's
 // branch: the znodes on the way to it (created when missing) and the
-// key's own subtree, planned as PlanWrite plans a document. See
-// zkconfig.SetKey.
-func PlanSetKey(prefix string, snap *Tree, path []string, value []byte, acl []zk.ACL) ([]any, error) {
-	p, err := newPlanner(prefix, snap, acl)
+// key's own subtree, planned as PlanWrite plans a document (new znodes
+// get their parent's ACL, see acl.go). See zkconfig.SetKey.
+func PlanSetKey(prefix string, snap *Tree, path []string, value []byte, acls ACLs) ([]any, error) {
+	p, err := newPlanner(prefix, snap, acls)
 	if err != nil {
 		return nil, err
 	}
@@ -76,8 +87,8 @@ func PlanSetKey(prefix string, snap *Tree, path []string, value []byte, acl []zk
 // path (valid, see ValidatePath) from the subtree under prefix, whose
 // current state is snap, touching only the key's branch; none when the key
 // does not exist. See zkconfig.DeleteKey.
-func PlanDeleteKey(prefix string, snap *Tree, path []string, acl []zk.ACL) ([]any, error) {
-	p, err := newPlanner(prefix, snap, acl)
+func PlanDeleteKey(prefix string, snap *Tree, path []string, acls ACLs) ([]any, error) {
+	p, err := newPlanner(prefix, snap, acls)
 	if err != nil {
 		return nil, err
 	}

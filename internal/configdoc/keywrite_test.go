@@ -1,6 +1,7 @@
 package configdoc
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -320,9 +321,26 @@ func TestPlanKeyMergesWithConcurrentChanges(t *testing.T) {
 	}
 }
 
+// TestPlanSetKeyDepth sets the deepest value that leaves the document
+// readable, and reads it back.
+func TestPlanSetKeyDepth(t *testing.T) {
+	t.Parallel()
+	snap := buildTree(t, map[string]string{"": "", "/greeting": "Hi"})
+	deepest := strings.Repeat("[", 9997) + strings.Repeat("]", 9997)
+	ops, err := PlanSetKey(DefaultPrefix, snap, []string{"a", "b", "c"}, []byte(deepest), testACL)
+	require.NoError(t, err)
+	after, err := applyMulti(snap, DefaultPrefix, ops)
+	require.NoError(t, err)
+	doc := ReadDocument(after)
+	assert.Empty(t, doc.Skipped)
+	var v map[string]any
+	require.NoError(t, json.Unmarshal(doc.Data, &v), "encoding/json reads the document")
+	assert.Equal(t, "Hi", v["greeting"])
+}
+
 func TestPlanKeyRefuses(t *testing.T) {
 	t.Parallel()
-	snap := buildTree(t, map[string]string{"": "", "/j": `{"":1}`, "/u": ""})
+	snap := buildTree(t, map[string]string{"": "", "/j": `{"":1}`, "/o": `{"x":1}`, "/u": ""})
 	snap.nodes["/u"].err = zk.ErrNoAuth
 	tests := []struct {
 		name  string
@@ -338,6 +356,14 @@ func TestPlanKeyRefuses(t *testing.T) {
 		{name: "too large", path: []string{"a"}, value: `"` + strings.Repeat("x", maxRequestBytes) + `"`, want: "over ZooKeeper's limit"},
 		{name: "merge into a stored object with an empty key", path: []string{"j", "k"}, value: "1", want: `at ["j" ""]: empty key`},
 		{name: "delete from a stored object with an empty key", path: []string{"j", "k"}, want: ""},
+		{name: "lone surrogate in the value", path: []string{"a"}, value: `"\udc00"`, want: `value at ["a"] is not text: it holds \udc00 at byte 1`},
+		{name: "lone surrogate in a key of the value", path: []string{"a"}, value: `{"\udbff":1}`, want: `it holds \udbff`},
+		{
+			// Issue 19: zkmicro config set a.b.c "$(python3 -c "print('['*9998+']'*9998)")"
+			name: "deep value at a deep key", path: []string{"a", "b", "c"}, value: strings.Repeat("[", 9998) + strings.Repeat("]", 9998),
+			want: `value at ["a" "b" "c"] would make the configuration unreadable: value nested too deep: nested 9998 deep inside 3 objects, the document would nest 10001 levels`,
+		},
+		{name: "deep value inside a stored object", path: []string{"o", "k"}, value: strings.Repeat("[", 9999) + strings.Repeat("]", 9999), want: "the document would nest 10001 levels"},
 		{name: "set through an unreadable znode", path: []string{"u", "k"}, value: "1", want: "/micro-config/u: not readable"},
 		{name: "delete through an unreadable znode", path: []string{"u", "k"}, want: "/micro-config/u: not readable"},
 	}

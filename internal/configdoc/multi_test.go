@@ -9,7 +9,7 @@ import (
 )
 
 // testACL is the ACL the tests give new znodes.
-var testACL = zk.WorldACL(zk.PermAll)
+var testACL = ACLs{New: zk.WorldACL(zk.PermAll)}
 
 // applyMulti applies ops to a copy of snap as a ZooKeeper server applies one
 // multi request to the subtree under prefix: in order, all or nothing, with

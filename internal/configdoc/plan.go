@@ -30,8 +30,9 @@ const (
 // zk.Conn.Multi(ops...) call applies them atomically. ops are
 // *zk.CreateRequest, *zk.SetDataRequest and *zk.DeleteRequest, in an order
 // valid within one multi: deletes (children before their parent), then sets,
-// then creates (parents before their children). New znodes are persistent
-// and get acl.
+// then creates (parents before their children). New znodes are persistent;
+// each gets the ACL acls says (acl.go): below an existing znode, that
+// znode's.
 //
 // Every set and delete carries the version snap holds, so a concurrent
 // change to a znode the plan touches makes the multi fail
@@ -49,9 +50,10 @@ const (
 // doc that is not UTF-8 JSON, whose top level is not an object, whose
 // objects have an empty, "." or ".." key or a key twice, or that needs a
 // request larger than maxRequestBytes is refused, and no operation is
-// returned.
-func PlanWrite(prefix string, snap *Tree, doc []byte, acl []zk.ACL) ([]any, error) {
-	p, err := newPlanner(prefix, snap, acl)
+// returned; so is a document that would create a key below a znode this
+// client cannot read.
+func PlanWrite(prefix string, snap *Tree, doc []byte, acls ACLs) ([]any, error) {
+	p, err := newPlanner(prefix, snap, acls)
 	if err != nil {
 		return nil, err
 	}
@@ -67,29 +69,35 @@ func PlanWrite(prefix string, snap *Tree, doc []byte, acl []zk.ACL) ([]any, erro
 type planner struct {
 	prefix string
 	snap   *Tree
-	acl    []zk.ACL
+	acls   ACLs
 
 	deletes, sets, creates []any
-	size                   int // encoded size of the multi request so far
+	created                map[string][]zk.ACL // the ACL of each znode created, by rel
+	size                   int                 // encoded size of the multi request so far
+	err                    error               // why the plan is refused, once it is
 }
 
 // newPlanner returns a planner of the subtree under prefix, whose current
-// state is snap, giving new znodes acl; it refuses a bad prefix or an empty
-// ACL.
-func newPlanner(prefix string, snap *Tree, acl []zk.ACL) (*planner, error) {
+// state is snap, giving new znodes the ACLs acls says; it refuses a bad
+// prefix or an empty ACL.
+func newPlanner(prefix string, snap *Tree, acls ACLs) (*planner, error) {
 	if err := validatePrefix(prefix); err != nil {
 		return nil, err
 	}
-	if len(acl) == 0 {
+	if len(acls.New) == 0 {
 		return nil, errors.New("zookeeper: config write: no ACL for new znodes")
 	}
-	return &planner{prefix: prefix, snap: snap, acl: acl, size: requestBytes(nil)}, nil
+	return &planner{prefix: prefix, snap: snap, acls: acls, created: map[string][]zk.ACL{}, size: requestBytes(nil)}, nil
 }
 
 // ops returns the operations planned, in the order of one multi (deletes,
-// sets, creates), nil when there are none, or an error naming what (the
-// input planned) when they need a request larger than maxRequestBytes.
+// sets, creates), nil when there are none, or why the plan is refused: an
+// error naming what (the input planned) when they need a request larger
+// than maxRequestBytes.
 func (p *planner) ops(what string) ([]any, error) {
+	if p.err != nil {
+		return nil, p.err
+	}
 	if p.size > maxRequestBytes {
 		return nil, fmt.Errorf("zookeeper: config write: %s needs a request of more than %d bytes, over ZooKeeper's limit (jute.maxbuffer) less headroom", what, maxRequestBytes)
 	}
@@ -100,15 +108,15 @@ func (p *planner) ops(what string) ([]any, error) {
 	return ops, nil
 }
 
-// full stops the planning of a request already too large.
-func (p *planner) full() bool { return p.size > maxRequestBytes }
+// stopped stops the planning of a request already refused or too large.
+func (p *planner) stopped() bool { return p.err != nil || p.size > maxRequestBytes }
 
 // diff plans the znode rel to read as want. The prefix znode ("") always
 // stands for an object: want is then a map[string]any. A znode that reads as
 // want already is not touched; each znode is judged once, by its own data
 // and by what the plan does below it.
 func (p *planner) diff(rel string, want any) {
-	if p.full() {
+	if p.stopped() {
 		return
 	}
 	switch n := p.snap.nodes[rel]; {
@@ -214,7 +222,7 @@ func (p *planner) keepsChildren(rel string) bool {
 
 // create plans the missing znode rel, and its children, to read as want.
 func (p *planner) create(rel string, want any) {
-	if p.full() {
+	if p.stopped() {
 		return
 	}
 	obj, isObj := want.(map[string]any)
@@ -230,7 +238,7 @@ func (p *planner) create(rel string, want any) {
 
 // deleteTree plans the deletion of the znode rel and everything below it.
 func (p *planner) deleteTree(rel string) {
-	if p.full() {
+	if p.stopped() {
 		return
 	}
 	for _, name := range p.snap.children(rel) {
@@ -244,9 +252,16 @@ func (p *planner) set(rel string, data []byte, version int32) {
 	p.sets = p.add(p.sets, &zk.SetDataRequest{Path: znodePath(p.prefix, rel), Data: data, Version: version})
 }
 
-// addCreate plans creating the znode rel with data.
+// addCreate plans creating the znode rel with data, and the ACL newACL
+// gives it.
 func (p *planner) addCreate(rel string, data []byte) {
-	p.creates = p.add(p.creates, &zk.CreateRequest{Path: znodePath(p.prefix, rel), Data: data, Acl: p.acl, Flags: zk.FlagPersistent})
+	acl, err := p.newACL(rel)
+	if err != nil {
+		p.err = err
+		return
+	}
+	p.created[rel] = acl
+	p.creates = p.add(p.creates, &zk.CreateRequest{Path: znodePath(p.prefix, rel), Data: data, Acl: acl, Flags: zk.FlagPersistent})
 }
 
 // add appends op to ops and counts its size.
@@ -312,15 +327,20 @@ func ValidateDocument(doc []byte) error {
 	return err
 }
 
-// parseDocument decodes a document to write: a UTF-8 JSON object whose
-// objects (those outside arrays, which become znodes) have keys validateKey
-// accepts, each once. Numbers are json.Number, kept as written.
+// parseDocument decodes a document to write: a UTF-8 JSON object, no
+// deeper than encoding/json reads (maxDepth), without escapes of lone
+// surrogates (text.go), whose objects (those outside arrays, which become
+// znodes) have keys validateKey accepts, each once. Numbers are
+// json.Number, kept as written.
 func parseDocument(doc []byte) (map[string]any, error) {
 	if !utf8.Valid(doc) {
 		return nil, errors.New("zookeeper: config document is not UTF-8")
 	}
 	if err := json.Unmarshal(doc, new(json.RawMessage)); err != nil {
 		return nil, fmt.Errorf("zookeeper: config document is not JSON: %w", err)
+	}
+	if esc, at, ok := loneSurrogate(doc); ok {
+		return nil, fmt.Errorf("zookeeper: config document is not text: it holds %s at byte %d, the JSON escape of a lone UTF-16 surrogate, which encoding/json would read as U+FFFD", esc, at)
 	}
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	dec.UseNumber()

@@ -208,7 +208,7 @@ func TestPlanWriteDetails(t *testing.T) {
 	snap.nodes["/a"].version = 7
 	snap.nodes["/b"].version = 9
 	acl := zk.DigestACL(zk.PermAll, "user", "secret")
-	ops, err := PlanWrite("/apps/prod", snap, []byte(`{"a":2,"c":3}`), acl)
+	ops, err := PlanWrite("/apps/prod", snap, []byte(`{"a":2,"c":3}`), ACLs{New: acl})
 	require.NoError(t, err)
 	require.Len(t, ops, 3)
 
@@ -273,6 +273,10 @@ func TestPlanWriteRefuses(t *testing.T) {
 		{name: "dot dot key", doc: `{"a":{"..":1}}`, want: `key ".." is reserved`},
 		{name: "duplicate key", doc: `{"a":1,"a":2}`, want: `at ["a"]: key appears twice`},
 		{name: "duplicate nested key", doc: `{"a":{"b":1,"b":{}}}`, want: `at ["a" "b"]: key appears twice`},
+		{name: "lone surrogate in a value", doc: `{"a":"x\udc00"}`, want: `not text: it holds \udc00 at byte 7, the JSON escape of a lone UTF-16 surrogate`},
+		{name: "lone surrogate in a key", doc: `{"a":{"\ud800":1}}`, want: `it holds \ud800 at byte 7`},
+		{name: "lone surrogate in an array", doc: `{"a":[{"b":"\udfff"}]}`, want: `it holds \udfff`},
+		{name: "deeper than encoding/json reads", doc: `{"a":` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `}`, want: "exceeded max depth"},
 		{name: "larger than a request", doc: `{"a":"` + big + `"}`, want: "over ZooKeeper's limit"},
 		{name: "many keys larger than a request", doc: manyKeys(60000), want: "over ZooKeeper's limit"},
 		{name: "bad prefix", prefix: "micro-config", doc: `{}`, want: "config prefix"},
@@ -286,9 +290,9 @@ func TestPlanWriteRefuses(t *testing.T) {
 				prefix = DefaultPrefix
 			}
 			if acl == nil {
-				acl = testACL
+				acl = testACL.New
 			}
-			ops, err := PlanWrite(prefix, empty, []byte(tt.doc), acl)
+			ops, err := PlanWrite(prefix, empty, []byte(tt.doc), ACLs{New: acl})
 			require.Error(t, err)
 			assert.Nil(t, ops)
 			assert.True(t, strings.HasPrefix(err.Error(), "zookeeper: "), err.Error())
@@ -316,7 +320,7 @@ func manyKeys(n int) string {
 func TestPlanWriteSizeLimit(t *testing.T) {
 	snap := buildTree(t, map[string]string{"": ""})
 	// Everything in the request but the value's bytes.
-	overhead := requestBytes([]any{&zk.CreateRequest{Path: DefaultPrefix + "/k", Acl: testACL}})
+	overhead := requestBytes([]any{&zk.CreateRequest{Path: DefaultPrefix + "/k", Acl: testACL.New}})
 	fits := strings.Repeat("x", maxRequestBytes-overhead)
 
 	ops, err := PlanWrite(DefaultPrefix, snap, []byte(`{"k":"`+fits+`"}`), testACL)

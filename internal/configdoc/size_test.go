@@ -25,7 +25,7 @@ func TestRequestBytesMatchesTheWire(t *testing.T) {
 		name string
 		ops  []any
 	}{
-		{"create", []any{&zk.CreateRequest{Path: "/micro-config/a", Data: []byte("1"), Acl: testACL}}},
+		{"create", []any{&zk.CreateRequest{Path: "/micro-config/a", Data: []byte("1"), Acl: testACL.New}}},
 		{"create with empty data and two ACLs", []any{&zk.CreateRequest{Path: "/micro-config/a", Data: []byte{}, Acl: acls}}},
 		{"set", []any{&zk.SetDataRequest{Path: "/micro-config/ünï", Data: []byte(`{"x":[1,2]}`), Version: 3}}},
 		{"delete", []any{&zk.DeleteRequest{Path: "/micro-config/a%2Fb", Version: 1}}},

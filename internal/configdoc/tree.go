@@ -5,11 +5,13 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/go-zookeeper/zk"
+
 	"github.com/zkmicro/zookeeper/internal/engine"
 )
 
 // Tree is a snapshot of a configuration subtree: the prefix znode and every
-// znode below it, each with its data and data version. A path in a tree
+// znode below it, each with its data, data version and, when read, ACL. A path in a tree
 // (rel) is relative to the prefix and made of the names as stored in
 // ZooKeeper, that is escaped segments: "" is the prefix znode itself,
 // "/database" and "/database/address" are below it, so the znode's full
@@ -27,6 +29,7 @@ type treeNode struct {
 	version  int32           // Stat.Version of data, checked by the operations of a plan
 	children map[string]bool // names of the recorded children
 	err      error           // why the znode cannot be read (its ACL); data is then unknown, version -1
+	acl      []zk.ACL        // as the server shows it; nil when unknown (read without credentials)
 }
 
 // newTree returns the snapshot of a missing subtree: not even the prefix
@@ -138,13 +141,14 @@ func (t *Tree) clone() *Tree {
 		for name := range n.children {
 			kids[name] = true
 		}
-		c.nodes[rel] = &treeNode{data: slices.Clone(n.data), version: n.version, children: kids, err: n.err}
+		c.nodes[rel] = &treeNode{data: slices.Clone(n.data), version: n.version, children: kids, err: n.err, acl: slices.Clone(n.acl)}
 	}
 	return c
 }
 
-// TreeOf returns the tree of an engine snapshot. The data is shared, not
-// copied: neither holds it for writing.
+// TreeOf returns the tree of an engine snapshot, with the ACLs it read.
+// The data and ACLs are shared, not copied: neither holds them for
+// writing.
 func TreeOf(s *engine.TreeSnapshot) *Tree {
 	t := &Tree{nodes: make(map[string]*treeNode, len(s.Nodes))}
 	for rel, n := range s.Nodes {
@@ -152,7 +156,7 @@ func TreeOf(s *engine.TreeSnapshot) *Tree {
 		for _, name := range n.Children {
 			kids[name] = true
 		}
-		t.nodes[rel] = &treeNode{data: n.Data, version: n.Version, children: kids, err: n.Err}
+		t.nodes[rel] = &treeNode{data: n.Data, version: n.Version, children: kids, err: n.Err, acl: n.ACL}
 	}
 	return t
 }

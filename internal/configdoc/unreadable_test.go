@@ -62,3 +62,16 @@ func TestUnreadableZnodes(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"delete /micro-config/dir/secret v-1", "delete /micro-config/dir v0"}, describeOps(ops))
 }
+
+// A key below a znode this client cannot read would take an ACL nobody
+// knows: nothing is created there.
+func TestNothingIsCreatedBelowAnUnreadableZnode(t *testing.T) {
+	tr := unreadableTree()
+	ops, err := PlanWrite(DefaultPrefix, tr, []byte(`{"open":1,"secret":{"k":1}}`), testACL)
+	require.Error(t, err)
+	assert.Nil(t, ops)
+	assert.Contains(t, err.Error(), "zookeeper: config write: cannot create /micro-config/secret/k: its parent is not readable to this client (zk: not authenticated)")
+	ops, err = PlanWrite(DefaultPrefix, tr, []byte(`{"open":1,"secret":{"k":1}}`), ACLs{New: creatorACL, Private: true})
+	require.NoError(t, err, "Private: creator-only, whatever the parent")
+	assert.Equal(t, map[string][]zk.ACL{"/micro-config/secret/k": creatorACL}, createdACLs(ops))
+}

@@ -26,6 +26,8 @@ func TestKeyWritesRefuseBadInputBeforeDialing(t *testing.T) {
 		{"dot key", DeleteKey(src, ".."), `key ".." is reserved`},
 		{"key not UTF-8", SetKey(src, []byte("1"), "\xff"), "not UTF-8"},
 		{"value not JSON", SetKey(src, []byte("Hi"), "a"), "not JSON"},
+		{"lone surrogate", SetKey(src, []byte(`{"k":"\udc00"}`), "a"), `it holds \udc00 at byte 6, the JSON escape of a lone UTF-16 surrogate`},
+		{"too deep at its key", SetKey(src, []byte(strings.Repeat("[", 9998)+strings.Repeat("]", 9998)), "a", "b", "c"), "would make the configuration unreadable"},
 		{"another source", SetKey(memory.NewSource(), []byte("1"), "a"), "the source is a *memory.memory, not one zkconfig.NewSource returned"},
 		{"no source", DeleteKey(nil, "a"), "the source is a <nil>"},
 		{"bad prefix", SetKey(newSource(t, WithPrefix("relative")), []byte("1"), "a"), "prefix"},

@@ -173,6 +173,8 @@ func TestWriteThenRead(t *testing.T) {
 		{"dot key", &source.ChangeSet{Format: "json", Data: []byte(`{"..":1}`)}, `key ".." is reserved`},
 		{"duplicate key", &source.ChangeSet{Format: "json", Data: []byte(`{"a":1,"a":2}`)}, "key appears twice"},
 		{"not UTF-8", &source.ChangeSet{Format: "json", Data: []byte("{\"a\":\"\xff\"}")}, "not UTF-8"},
+		{"lone surrogate in a value", &source.ChangeSet{Format: "json", Data: []byte(`{"a":"\udc00"}`)}, `not text: it holds \udc00`},
+		{"lone surrogate in a key", &source.ChangeSet{Format: "json", Data: []byte(`{"\ud800":1}`)}, `not text: it holds \ud800`},
 		{"too large", &source.ChangeSet{Format: "json", Data: []byte(`{"big":"` + strings.Repeat("x", 1<<20) + `"}`)}, "over ZooKeeper's limit"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
