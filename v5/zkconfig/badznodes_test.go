@@ -21,6 +21,7 @@ import (
 // never fails nor blocks: what cannot be represented is a string or left
 // out, and each left out znode is logged once.
 func TestBadZnodes(t *testing.T) {
+	t.Parallel()
 	srv := zktest.Start(t)
 	c := rawZK(t, srv.Addr)
 	big := strings.Repeat("x", 1000*1000)

@@ -20,12 +20,14 @@ import (
 // config.NewConfig(config.WithSource(zkconfig.NewSource(...))), then
 // conf.Get(...) (configValue) and conf.Watch(...).
 func TestGoMicroConfig(t *testing.T) {
+	t.Parallel()
 	srv := zktest.Start(t)
 	zc, _, err := zk.Connect([]string{srv.Addr}, 10*time.Second, zk.WithLogger(discardLogger{}))
 	require.NoError(t, err)
 	t.Cleanup(zc.Close)
 
-	src := NewSource(WithAddress(srv.Addr))
+	// A long Timeout, for a busy machine.
+	src := NewSource(WithAddress(srv.Addr), Timeout(time.Minute))
 	conf, err := config.NewConfig(config.WithSource(src))
 	require.NoError(t, err)
 	t.Cleanup(func() {

@@ -78,10 +78,15 @@ func dump(t testing.TB, c *zk.Conn, p string) map[string]string {
 	return out
 }
 
+// sourceTimeout is the Timeout of the tests' sources, unless a test gives
+// its own: generous, for a busy machine (a session and a read take a few
+// milliseconds on a quiet one); the tests assert no timing.
+const sourceTimeout = time.Minute
+
 // newSource returns a source, closed when the test ends.
 func newSource(t testing.TB, opts ...source.Option) source.Source {
 	t.Helper()
-	s := NewSource(opts...)
+	s := NewSource(append([]source.Option{Timeout(sourceTimeout)}, opts...)...)
 	t.Cleanup(func() { require.NoError(t, s.(io.Closer).Close()) })
 	return s
 }

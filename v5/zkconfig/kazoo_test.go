@@ -14,7 +14,8 @@ import (
 
 // kazoo runs a Python program with kazoo (Python's ZooKeeper client)
 // connected to addr as zk, and returns what it prints; a missing kazoo
-// fails the test (zktest.Kazoo).
+// fails the test (zktest.Kazoo): scripts/install-zookeeper.sh (make test)
+// installs it.
 func kazoo(t *testing.T, addr, program string) string {
 	t.Helper()
 	return zktest.Kazoo(t, addr, program)
@@ -25,6 +26,7 @@ func kazoo(t *testing.T, addr, program string) string {
 // documentation, is what the source delivers; and what the source writes,
 // kazoo reads as that layout.
 func TestKazooWritesTheSourceDelivers(t *testing.T) {
+	t.Parallel()
 	srv := zktest.Start(t)
 	src := newSource(t, WithAddress(srv.Addr), WithPrefix("/micro-config/greeter"))
 	require.Equal(t, "{}", read(t, src))

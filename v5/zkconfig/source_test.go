@@ -25,6 +25,7 @@ import (
 // Tests of the source against a real ZooKeeper.
 
 func TestReadsANestedTree(t *testing.T) {
+	t.Parallel()
 	srv := zktest.Start(t)
 	c := rawZK(t, srv.Addr)
 	put(t, c, "/micro-config/database/address", "10.0.0.7")
@@ -56,6 +57,7 @@ func TestReadsANestedTree(t *testing.T) {
 }
 
 func TestWatchReportsEveryChange(t *testing.T) {
+	t.Parallel()
 	srv := zktest.Start(t)
 	c := rawZK(t, srv.Addr)
 	src := newSource(t, WithAddress(srv.Addr), WithPrefix("/cfg"))
@@ -95,6 +97,7 @@ func TestWatchReportsEveryChange(t *testing.T) {
 }
 
 func TestWatchCoalescesBurstsAndNeverGoesBack(t *testing.T) {
+	t.Parallel()
 	srv := zktest.Start(t)
 	c := rawZK(t, srv.Addr)
 	put(t, c, "/cfg/n", "0")
@@ -120,6 +123,7 @@ func TestWatchCoalescesBurstsAndNeverGoesBack(t *testing.T) {
 }
 
 func TestWriteThenRead(t *testing.T) {
+	t.Parallel()
 	srv := zktest.Start(t)
 	c := rawZK(t, srv.Addr)
 	src := newSource(t, WithAddress(srv.Addr+"/chroot"), WithPrefix("/apps/greeter"))
@@ -188,6 +192,7 @@ func TestWriteThenRead(t *testing.T) {
 }
 
 func TestConcurrentWritersNeverHalfApply(t *testing.T) {
+	t.Parallel()
 	srv := zktest.Start(t)
 	a := newSource(t, WithAddress(srv.Addr), WithPrefix("/cfg"))
 	b := newSource(t, WithAddress(srv.Addr), WithPrefix("/cfg"))
@@ -225,6 +230,7 @@ func TestConcurrentWritersNeverHalfApply(t *testing.T) {
 }
 
 func TestWatchersShareTheSourceAndStop(t *testing.T) {
+	t.Parallel()
 	srv := zktest.Start(t)
 	c := rawZK(t, srv.Addr)
 	put(t, c, "/cfg", "")
@@ -276,6 +282,7 @@ func TestWatchersShareTheSourceAndStop(t *testing.T) {
 }
 
 func TestWatchBeforeRead(t *testing.T) {
+	t.Parallel()
 	srv := zktest.Start(t)
 	c := rawZK(t, srv.Addr)
 	put(t, c, "/cfg/k", "v")
