@@ -49,7 +49,8 @@ const (
 	// "4s") when no SessionTimeout option is given.
 	EnvSessionTimeout = engine.EnvSessionTimeout
 	// EnvOpenDirs, when true ("true", "1"), accepts open service
-	// directories if no OpenDirs option is given.
+	// directories if no OpenDirs option is given, and open configurations
+	// (zkconfig's OpenTree) if no OpenTree option is given.
 	EnvOpenDirs = engine.EnvOpenDirs
 	// EnvCurator turns on discovering the services registered in Apache
 	// Curator's format when no Curator option is given: a base path, or
