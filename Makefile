@@ -28,7 +28,8 @@ FUZZ_TARGETS = \
 	./internal/configdoc:FuzzEscapeKey \
 	./internal/configdoc:FuzzAppendString \
 	./internal/configdoc:FuzzReadDocument \
-	./internal/configdoc:FuzzDocumentRoundTrip
+	./internal/configdoc:FuzzDocumentRoundTrip \
+	./cmd/zkmicro:FuzzEscapeForTerminal
 
 .PHONY: test test-root test-v5 fuzz-build short zookeeper vet fuzz fuzz-long soak demo bench bench-balance scale
 
