@@ -29,7 +29,7 @@ FUZZ_TARGETS = \
 	./internal/configdoc:FuzzAppendString \
 	./internal/configdoc:FuzzReadDocument \
 	./internal/configdoc:FuzzDocumentRoundTrip \
-	./cmd/zkmicro:FuzzEscapeForTerminal
+	./internal/termtext:FuzzEscape
 
 .PHONY: test test-root test-v5 fuzz-build short zookeeper vet fuzz fuzz-long soak demo bench bench-balance scale
 

@@ -11,6 +11,8 @@ import (
 	"github.com/urfave/cli/v2"
 	"go-micro.dev/v4/config/source"
 	"go-micro.dev/v4/registry"
+
+	"github.com/zkmicro/zookeeper/internal/termtext"
 )
 
 // Exit codes (see the package documentation).
@@ -99,7 +101,7 @@ func (a *app) run(ctx context.Context, args []string) int {
 // remote party wrote (a name, a key, a server's answer): it is escaped for
 // the terminal.
 func (a *app) printError(err error) {
-	fmt.Fprintf(a.stderr, "zkmicro: %s\n", escapeForTerminal(err.Error(), false))
+	fmt.Fprintf(a.stderr, "zkmicro: %s\n", termtext.Escape(err.Error(), false))
 }
 
 // newCLI builds the command tree.
@@ -268,6 +270,6 @@ func (a *app) withRegistry(cfg registryConfig, fn func(registry.Registry) error)
 // the message escaped for the terminal (it may quote remote text: a node
 // id, a health check's answer, a znode the registry skipped).
 func (a *app) logf(format string, args ...any) {
-	msg := escapeForTerminal(fmt.Sprintf(format, args...), false)
+	msg := termtext.Escape(fmt.Sprintf(format, args...), false)
 	fmt.Fprintf(a.stderr, "%s zkmicro: %s\n", a.now().UTC().Format(timestampLayout), msg)
 }

@@ -15,6 +15,7 @@ import (
 	"go-micro.dev/v4/config/source"
 	"go-micro.dev/v4/registry"
 
+	"github.com/zkmicro/zookeeper/internal/termtext"
 	"github.com/zkmicro/zookeeper/zkconfig"
 )
 
@@ -216,14 +217,14 @@ func writeConfigValue(w io.Writer, value json.RawMessage, format string) error {
 	case format == outputJSON:
 		b.Write(compactJSON(value))
 	case bytes.HasPrefix(bytes.TrimLeft(value, " \t\r\n"), []byte(`"`)) && json.Unmarshal(value, &s) == nil:
-		b.WriteString(escapeForTerminal(s, true))
+		b.WriteString(termtext.Escape(s, true))
 	default:
 		var indented bytes.Buffer
 		if err := json.Indent(&indented, compactJSON(value), "", "  "); err != nil {
 			indented.Reset()
 			indented.Write(value)
 		}
-		b.WriteString(escapeForTerminal(indented.String(), true))
+		b.WriteString(termtext.Escape(indented.String(), true))
 	}
 	b.WriteByte('\n')
 	_, err := w.Write(b.Bytes())

@@ -9,6 +9,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/zkmicro/zookeeper/internal/termtext"
 )
 
 // Output formats of -o.
@@ -58,12 +60,12 @@ func writeTable(w io.Writer, header []string, rows [][]string) error {
 }
 
 // field is s for human output: "-" when empty, so that columns stay
-// countable, and escaped for the terminal on one line (escapeForTerminal).
+// countable, and escaped for the terminal on one line (termtext.Escape).
 func field(s string) string {
 	if s == "" {
 		return "-"
 	}
-	return escapeForTerminal(s, false)
+	return termtext.Escape(s, false)
 }
 
 // formatMetadata is md as sorted key=value pairs joined by ",", or "-",
@@ -77,5 +79,5 @@ func formatMetadata(md map[string]string) string {
 		pairs = append(pairs, k+"="+v)
 	}
 	sort.Strings(pairs)
-	return escapeForTerminal(strings.Join(pairs, ","), false)
+	return termtext.Escape(strings.Join(pairs, ","), false)
 }

@@ -35,12 +35,13 @@ var pkgs = []pkg{
 	// The registry face, with its tests: main_test.go holds what the
 	// tests do differently per go-micro line. generate.go runs this
 	// generator; the hello example, the compose file, the benchmark and
-	// the README are the v4 face's. Module v5 alone checks that it builds
+	// the README, and the check of the Makefile's fuzz list, are the v4
+	// face's. Module v5 alone checks that it builds
 	// no go-micro v4 package, that its generated files are fresh and its
 	// option docs the v4 face's, and runs the mixed v4/v5 fleet.
 	{
 		from: ".", to: "v5",
-		hand: []string{"generate.go", "main_test.go", "hello_test.go", "compose_test.go", "bench_test.go", "readme_test.go"},
+		hand: []string{"generate.go", "main_test.go", "hello_test.go", "compose_test.go", "bench_test.go", "readme_test.go", "makefile_test.go"},
 		own:  []string{"fleet_test.go", "generated_test.go", "nov4_test.go", "optiondocs_test.go", "race_test.go", "norace_test.go"},
 	},
 	// Prometheus metrics, with their tests: main_test.go holds what the

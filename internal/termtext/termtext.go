@@ -1,4 +1,12 @@
-package main
+// Package termtext escapes text that anyone may write before it reaches an
+// operator's terminal: service names, versions, node ids, addresses and
+// metadata are whatever a registrant wrote, configuration keys and values
+// whatever a config writer did, and errors and log lines quote both. Every
+// character of it that could drive a terminal or change how the text
+// around it reads is printed as a visible escape by Escape, the one
+// function zkmicro's text output goes through (-o json is for programs and
+// stays exact).
+package termtext
 
 import (
 	"fmt"
@@ -7,15 +15,7 @@ import (
 	"unicode/utf8"
 )
 
-// Text that anyone may write reaches the operator's terminal through
-// zkmicro: service names, versions, node ids, addresses and metadata are
-// whatever a registrant wrote, configuration keys and values whatever a
-// config writer did, and errors and log lines quote both. Every character
-// of it that could drive a terminal or change how the text around it reads
-// is printed as a visible escape by escapeForTerminal, the one function
-// the text output goes through. -o json is for programs and stays exact.
-
-// escapeForTerminal returns s with these written as escapes:
+// Escape returns s with these written as escapes:
 //   - C0 controls, DEL and C1 controls: ESC (and the C1 CSI, U+009B) start
 //     sequences that recolour, move the cursor, rewrite the window title,
 //     hide or overwrite what was printed; BEL rings; CR returns to the
@@ -33,8 +33,8 @@ import (
 // multi-line value printed as a block; without it the result stays on one
 // line and, in a table, in its column. Everything else, backslashes
 // included, is left alone: the result is for people to read, not to parse.
-func escapeForTerminal(s string, keepLines bool) string {
-	i := firstUnsafe(s, keepLines)
+func Escape(s string, keepLines bool) string {
+	i := FirstUnsafe(s, keepLines)
 	if i < 0 {
 		return s
 	}
@@ -66,9 +66,9 @@ func escapeForTerminal(s string, keepLines bool) string {
 	return b.String()
 }
 
-// firstUnsafe is the index in s of the first character escapeForTerminal
-// escapes, or -1.
-func firstUnsafe(s string, keepLines bool) int {
+// FirstUnsafe is the index in s of the first character Escape escapes, or
+// -1: with keepLines, -1 means s may be printed as it is.
+func FirstUnsafe(s string, keepLines bool) int {
 	for i, r := range s {
 		if r == utf8.RuneError {
 			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
@@ -82,7 +82,7 @@ func firstUnsafe(s string, keepLines bool) int {
 	return -1
 }
 
-// unsafeForTerminal reports whether escapeForTerminal escapes the rune r.
+// unsafeForTerminal reports whether Escape escapes the rune r.
 func unsafeForTerminal(r rune, keepLines bool) bool {
 	if keepLines && (r == '\n' || r == '\t') {
 		return false
