@@ -3,13 +3,14 @@
 # against real ZooKeeper servers with the race detector, then fuzzes the
 # decoders of untrusted znode data for a bounded time.
 #
-# How it spends a small machine's CPUs: vet first (it compiles what the
-# tests' programs are built from); then the root module's tests, the
-# longest part, which wait on ZooKeeper more than they compute, while the
-# v5 module's tests and the fuzzers are compiled at a low priority (nice)
-# in the CPU time they leave; then v5's tests, beside the root's; then the
-# fuzzers. At most ZKTEST_MAX_TESTS tests use ZooKeeper at once, across all
-# test processes (internal/zktest).
+# How it spends a small machine's CPUs: vet first, with the tests' build
+# flags, so that the packages it compiles are the ones the test binaries,
+# and the programs the tests run, are linked from; then the root module's
+# tests, the longest part, which wait on ZooKeeper more than they compute,
+# while the v5 module's tests and the fuzzers are compiled at a low
+# priority (nice) in the CPU time they leave; then v5's tests, beside the
+# root's; then the fuzzers. At most ZKTEST_MAX_TESTS tests use ZooKeeper
+# at once, across all test processes (internal/zktest).
 GO        ?= go
 FUZZTIME  ?= 5s
 ZKTEST_MAX_TESTS ?= 3
@@ -17,6 +18,8 @@ export ZKTEST_MAX_TESTS
 # The race detector over everything but go-zookeeper's own code, whose
 # known race would fail tests at random (RELIABILITY.md, "The ZooKeeper
 # client's own race"). Races in this module's code are all still caught.
+# zktest.RaceFlags, with which tests build the programs they run, are the
+# same.
 RACE      = -race -gcflags=github.com/go-zookeeper/zk=-race=false
 # package:target pairs fuzzed by make fuzz.
 FUZZ_TARGETS = \
@@ -61,8 +64,8 @@ zookeeper:
 	@scripts/install-curator.sh
 
 vet:
-	$(GO) vet ./...
-	cd v5 && $(GO) vet ./...
+	$(GO) vet $(RACE) ./...
+	cd v5 && $(GO) vet $(RACE) ./...
 
 # The pure tier: no ZooKeeper, no Java (tests that need a server skip).
 short:

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -16,19 +15,12 @@ import (
 	"github.com/zkmicro/zookeeper/internal/zktest"
 )
 
-// buildHello builds the hello example's server and client into a temporary
-// directory and returns their paths.
+// buildHello builds the hello example's server and client and returns
+// their paths.
 func buildHello(t *testing.T) (server, client string) {
 	t.Helper()
-	dir := t.TempDir()
-	server, client = filepath.Join(dir, "server"), filepath.Join(dir, "client")
-	for out, pkg := range map[string]string{server: "./example/hello/server", client: "./example/hello/client"} {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		err := zktest.BuildProgram(ctx, out, "", pkg)
-		cancel()
-		require.NoError(t, err)
-	}
-	return server, client
+	bins := zktest.BuildPrograms(t, "", map[string]string{"server": "./example/hello/server", "client": "./example/hello/client"})
+	return bins["server"], bins["client"]
 }
 
 // TestHelloExampleOverTLS runs the demo's programs, configured the way the

@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/zkmicro/zookeeper/internal/zktest"
 )
 
 // TestEveryFuzzerIsFuzzedByMake checks that make fuzz (and so .ci/run)
@@ -47,4 +49,15 @@ func TestEveryFuzzerIsFuzzedByMake(t *testing.T) {
 	})
 	require.NoError(t, err)
 	assert.NotZero(t, found, "no fuzz target found")
+}
+
+// TestRaceFlagsAreTheMakefiles checks that the programs tests build
+// (zktest.BuildProgram) are built as make test builds the tests, so that
+// they share its compiled packages and its exclusion of go-zookeeper.
+func TestRaceFlagsAreTheMakefiles(t *testing.T) {
+	makefile, err := os.ReadFile("Makefile")
+	require.NoError(t, err)
+	race := regexp.MustCompile(`(?m)^RACE\s*=\s*(.*)$`).FindSubmatch(makefile)
+	require.NotNil(t, race, "no RACE in the Makefile")
+	assert.Equal(t, strings.Fields(string(race[1])), zktest.RaceFlags)
 }

@@ -25,27 +25,6 @@ import (
 	"github.com/zkmicro/zookeeper/internal/zktest"
 )
 
-// buildBinaries builds each package of pkgs (output name → package path)
-// with `go build` and flags in module directory dir, into a temporary
-// directory, and returns the paths of the programs by output name.
-func buildBinaries(t *testing.T, dir string, flags []string, pkgs map[string]string) map[string]string {
-	t.Helper()
-	goTool, err := exec.LookPath("go")
-	require.NoError(t, err, "the go command builds the programs")
-	out := t.TempDir()
-	bins := map[string]string{}
-	for name, pkg := range pkgs {
-		bins[name] = filepath.Join(out, name)
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		cmd := exec.CommandContext(ctx, goTool, append(append([]string{"build"}, flags...), "-o", bins[name], pkg)...)
-		cmd.Dir = dir
-		b, err := cmd.CombinedOutput()
-		cancel()
-		require.NoError(t, err, "go build %s in %s: %s", pkg, dir, b)
-	}
-	return bins
-}
-
 // rootModuleDir is the directory of github.com/zkmicro/zookeeper, the
 // go-micro v4 face, whose programs are built there so that no go-micro v4
 // package ever enters this module's build.
@@ -119,18 +98,12 @@ func containsAll(parts ...string) func(string) bool {
 func TestMixedFleetDuringUpgrade(t *testing.T) {
 	t.Parallel()
 	srv := zktest.Start(t)
-	// The v4 programs are built as the root module's own tests build them;
-	// the v5 server as this test binary was, sharing its compiled
-	// go-micro v5.
-	v4 := buildBinaries(t, rootModuleDir(t), nil, map[string]string{
+	// Each module's programs are built in it, as its own tests build them.
+	v4 := zktest.BuildPrograms(t, rootModuleDir(t), map[string]string{
 		"v4-server": "./example/hello/server",
 		"v4-client": "./example/hello/client",
 	})
-	var v5flags []string
-	if raceEnabled {
-		v5flags = []string{"-race"}
-	}
-	v5 := buildBinaries(t, ".", v5flags, map[string]string{"v5-server": "./example/hello/server"})
+	v5 := zktest.BuildPrograms(t, ".", map[string]string{"v5-server": "./example/hello/server"})
 	env := append(os.Environ(),
 		"MICRO_REGISTRY=zookeeper",
 		"MICRO_REGISTRY_ADDRESS="+srv.Addr,

@@ -1,6 +1,7 @@
 package zkresolver
 
 import (
+	"context"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -15,16 +16,14 @@ import (
 	"github.com/zkmicro/zookeeper/internal/zktest"
 )
 
-// buildZKMicro builds the zkmicro command into t's temporary directory,
-// without the race detector whatever the tests run with (go-zookeeper
-// v1.0.4 has a data race of its own), and returns its path.
+// buildZKMicro builds the zkmicro command into t's temporary directory
+// (zktest.BuildProgram) and returns its path.
 func buildZKMicro(t *testing.T) string {
 	t.Helper()
-	goTool, err := exec.LookPath("go")
-	require.NoError(t, err, "the go command builds zkmicro")
 	bin := filepath.Join(t.TempDir(), "zkmicro")
-	out, err := exec.Command(goTool, "build", "-o", bin, "github.com/zkmicro/zookeeper/cmd/zkmicro").CombinedOutput()
-	require.NoError(t, err, "go build zkmicro: %s", out)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	require.NoError(t, zktest.BuildProgram(ctx, bin, "", "github.com/zkmicro/zookeeper/cmd/zkmicro"))
 	return bin
 }
 

@@ -16,10 +16,9 @@ import (
 )
 
 // The tests in *_zk_test.go run the zkmicro binary as a user would, built
-// once by TestMain, against real ZooKeeper servers. It is built without
-// the race detector (zktest.BuildProgram says why): the commands run under
-// it in the in-process tests (app_test.go and the rest), and the engine and
-// the config source in their own packages' tests.
+// once by TestMain, against real ZooKeeper servers. Under make test it is
+// built with the race detector as the tests are (zktest.BuildProgram), so a
+// race in its code fails the test that ran it.
 
 // binary is the zkmicro binary TestMain built.
 var binary string

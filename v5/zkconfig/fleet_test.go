@@ -28,27 +28,6 @@ import (
 // timing.
 const fleetWait = 60 * time.Second
 
-// buildPrograms builds each package of pkgs (output name → package path)
-// in the module directory dir into a temporary directory, and returns the
-// programs' paths by name.
-func buildPrograms(t *testing.T, dir string, pkgs map[string]string) map[string]string {
-	t.Helper()
-	goTool, err := exec.LookPath("go")
-	require.NoError(t, err, "the go command builds the programs")
-	out := t.TempDir()
-	bins := map[string]string{}
-	for name, pkg := range pkgs {
-		bins[name] = filepath.Join(out, name)
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		cmd := exec.CommandContext(ctx, goTool, "build", "-o", bins[name], pkg)
-		cmd.Dir = dir
-		b, err := cmd.CombinedOutput()
-		cancel()
-		require.NoError(t, err, "go build %s in %s: %s", pkg, dir, b)
-	}
-	return bins
-}
-
 // fleetEnv is the environment of the programs: the registry (and
 // zkmicro's address) at addr, nothing else of ZooKeeper's from the test's
 // environment.
@@ -133,7 +112,7 @@ func containsAll(line string, parts []string) bool {
 // is this package's, in this process.
 func TestOneWriteReachesV4AndV5Sources(t *testing.T) {
 	srv := zktest.Start(t)
-	zkmicro := buildPrograms(t, "../..", map[string]string{"zkmicro": "./cmd/zkmicro"})["zkmicro"]
+	zkmicro := zktest.BuildPrograms(t, "../..", map[string]string{"zkmicro": "./cmd/zkmicro"})["zkmicro"]
 	env := fleetEnv(srv.Addr)
 	const prefix = "/micro-config/fleet"
 
@@ -174,12 +153,12 @@ func TestOneWriteReachesV4AndV5Sources(t *testing.T) {
 // began: the servers watch the config's loader instead).
 func TestHelloServersOfBothLinesFollowOneGreeting(t *testing.T) {
 	srv := zktest.Start(t)
-	v4 := buildPrograms(t, "../..", map[string]string{
+	v4 := zktest.BuildPrograms(t, "../..", map[string]string{
 		"zkmicro":   "./cmd/zkmicro",
 		"v4-server": "./example/hello/server",
 		"v4-client": "./example/hello/client",
 	})
-	v5 := buildPrograms(t, "..", map[string]string{"v5-server": "./example/hello/server"})
+	v5 := zktest.BuildPrograms(t, "..", map[string]string{"v5-server": "./example/hello/server"})
 	env := fleetEnv(srv.Addr)
 	flags := []string{"--server_address=127.0.0.1:0", "--broker_address=127.0.0.1:0", "--config_prefix=/micro-config/greeter"}
 	v4server := startProgram(t, env, v4["v4-server"], append(flags, "--host_label=v4-host")...)

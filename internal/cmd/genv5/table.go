@@ -42,7 +42,7 @@ var pkgs = []pkg{
 	{
 		from: ".", to: "v5",
 		hand: []string{"generate.go", "main_test.go", "hello_test.go", "compose_test.go", "bench_test.go", "readme_test.go", "makefile_test.go"},
-		own:  []string{"fleet_test.go", "generated_test.go", "nov4_test.go", "optiondocs_test.go", "race_test.go", "norace_test.go"},
+		own:  []string{"fleet_test.go", "generated_test.go", "nov4_test.go", "optiondocs_test.go"},
 	},
 	// Prometheus metrics, with their tests: main_test.go holds what the
 	// tests do differently per go-micro line; the hello example's metrics

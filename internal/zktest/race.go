@@ -1,0 +1,6 @@
+//go:build race
+
+package zktest
+
+// raceEnabled reports a binary built with the race detector.
+const raceEnabled = true
