@@ -35,6 +35,7 @@ func aliveConnections(t *testing.T, addr string) int {
 }
 
 func TestRegistryAndTreesShareOneSession(t *testing.T) {
+	t.Parallel()
 	srv := zktest.Start(t)
 	raw := rawZK(t, srv.Addr)
 	mustCreate(t, raw, "/cfg/a/greeting", "/other/x")
@@ -93,6 +94,7 @@ func TestRegistryAndTreesShareOneSession(t *testing.T) {
 }
 
 func TestTreeFollowsItsClientToNewServers(t *testing.T) {
+	t.Parallel()
 	a, b := zktest.Start(t), zktest.Start(t)
 	mustCreate(t, rawZK(t, a.Addr), "/cfg/where")
 	rawB := rawZK(t, b.Addr)
@@ -112,6 +114,7 @@ func TestTreeFollowsItsClientToNewServers(t *testing.T) {
 }
 
 func TestTreeOptionsAreValidated(t *testing.T) {
+	t.Parallel()
 	c := NewClient(Options{})
 	t.Cleanup(func() { _ = c.Close() })
 	for name, o := range map[string]TreeOptions{
@@ -132,6 +135,7 @@ func TestTreeOptionsAreValidated(t *testing.T) {
 }
 
 func TestInitWithAnEmptyAddressChangesNothing(t *testing.T) {
+	t.Parallel()
 	srv := zktest.Start(t)
 	r := NewRegistry(Options{Addrs: []string{srv.Addr}, Timeout: 10 * time.Second})
 	t.Cleanup(func() { _ = r.Close() })
@@ -153,6 +157,7 @@ func TestInitWithAnEmptyAddressChangesNothing(t *testing.T) {
 }
 
 func TestStatsOfAClosedRegistryHaveNoGauges(t *testing.T) {
+	t.Parallel()
 	srv := zktest.Start(t)
 	r := NewRegistry(Options{Addrs: []string{srv.Addr}, Timeout: 10 * time.Second})
 	ctx := context.Background()

@@ -25,6 +25,7 @@ import (
 // bounded number of writes (issue: "Two live owners of one node id fight
 // forever").
 func TestTwoLiveOwnersOfOneNodeDoNotFight(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	srv := zktest.Start(t)
 	raw := rawConn(t, srv.Addr)
@@ -78,6 +79,7 @@ func TestTwoLiveOwnersOfOneNodeDoNotFight(t *testing.T) {
 // A node that someone without a live registration deletes or overwrites
 // is still restored: yielding is only for live contenders.
 func TestYieldingLeavesRestoreAlone(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	srv := zktest.Start(t)
 	raw := rawConn(t, srv.Addr)

@@ -31,6 +31,7 @@ func nodeByID(svcs []*Service, id string) (*Service, *Node) {
 }
 
 func TestRegistryReadsCuratorServices(t *testing.T) {
+	t.Parallel()
 	srv := zktest.Start(t)
 	ctx := context.Background()
 	java := zktest.StartCurator(t, srv.Addr, zktest.CuratorSessionTimeout(2*time.Second))
@@ -100,6 +101,7 @@ func TestRegistryReadsCuratorServices(t *testing.T) {
 }
 
 func TestRegistryPublishesCuratorInstances(t *testing.T) {
+	t.Parallel()
 	srv := zktest.Start(t)
 	ctx := context.Background()
 	raw := rawConn(t, srv.Addr)

@@ -26,6 +26,7 @@ import (
 // lists, Spring's reader reads and a ServiceCache follows; under a chroot,
 // with digest credentials.
 func TestCuratorCodecAgainstCurator(t *testing.T) {
+	t.Parallel()
 	srv := zktest.Start(t)
 	conn := digestConn(t, srv.Addr, "java", "secret")
 	// The base path is readable and writable with the peer's credentials
@@ -247,6 +248,7 @@ func TestCuratorCodecAgainstCurator(t *testing.T) {
 // until its session expires, as a crashed Java service does; then the
 // directories Curator made go too, being containers.
 func TestCuratorPeerKilled(t *testing.T) {
+	t.Parallel()
 	srv := zktest.Start(t)
 	conn := rawConn(t, srv.Addr)
 	start := time.Now()

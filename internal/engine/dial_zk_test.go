@@ -59,6 +59,7 @@ func misbehavingListener(t *testing.T, hang bool) string {
 // the time (whenever zk's shuffled order tried the hung member first): the
 // wait for its handshake took the whole timeout.
 func TestFirstCallSucceedsBesideAHungMember(t *testing.T) {
+	t.Parallel()
 	srv := zktest.Start(t)
 	hung := misbehavingListener(t, true)
 	const runs = 20
@@ -90,6 +91,7 @@ func TestFirstCallSucceedsBesideAHungMember(t *testing.T) {
 // Issue 19, item 9: a plaintext connection closed before any answer was
 // always blamed on TLS, partitions included.
 func TestClosedConnectionIsBlamedOnTLSOnlyWhenThePortSpeaksTLS(t *testing.T) {
+	t.Parallel()
 	closing := misbehavingListener(t, false)
 	r := NewRegistry(Options{Addrs: []string{closing}, Timeout: 2 * time.Second})
 	t.Cleanup(func() { _ = r.Close() })
@@ -108,6 +110,7 @@ func TestClosedConnectionIsBlamedOnTLSOnlyWhenThePortSpeaksTLS(t *testing.T) {
 }
 
 func TestAttemptBound(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		timeout time.Duration
 		servers int

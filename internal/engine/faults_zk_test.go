@@ -28,6 +28,7 @@ import (
 // Scenario 1: a short disconnect changes nothing for anyone.
 
 func TestShortDisconnectChangesNothing(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	srv := zktest.Start(t)
 	proxy := newProxy(t, srv.Addr)
@@ -100,6 +101,7 @@ func TestShortDisconnectChangesNothing(t *testing.T) {
 // Scenario 2: a partition longer than the session timeout.
 
 func TestLongPartitionRestoresNodes(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	srv := zktest.Start(t)
 	proxy := newProxy(t, srv.Addr)
@@ -221,6 +223,7 @@ func killLeader(t testing.TB, ens *zktest.Ensemble) *zktest.Server {
 }
 
 func TestLeaderLossKeepsRegistrations(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	ens := zktest.StartEnsemble(t, 3)
 	const sessionTimeout = 8 * time.Second // longer than an election
@@ -270,6 +273,7 @@ func TestLeaderLossKeepsRegistrations(t *testing.T) {
 }
 
 func TestQuorumLossFailsFastAndRecovers(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	ens := zktest.StartEnsemble(t, 3)
 	const timeout = time.Second
@@ -373,6 +377,7 @@ func TestQuorumLossFailsFastAndRecovers(t *testing.T) {
 // Scenario 7: Deregister racing a reconnect or an expiry.
 
 func TestDeregisterRacingReconnectNeverResurrects(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	srv := zktest.Start(t)
 	raw := rawConn(t, srv.Addr)
@@ -474,6 +479,7 @@ func TestDeregisterRacingReconnectNeverResurrects(t *testing.T) {
 // the loss of two members (the leader among them) with quorum kept.
 
 func TestFiveNodeEnsembleStampedeAndMemberLoss(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	ens := zktest.StartEnsemble(t, 5)
 	const n = 50
@@ -550,6 +556,7 @@ func TestFiveNodeEnsembleStampedeAndMemberLoss(t *testing.T) {
 // TestCloseStopsEverything).
 
 func TestNilEndpointsNeverPanic(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	srv := zktest.Start(t)
 	rec := &logRecorder{}
@@ -598,6 +605,7 @@ func TestNilEndpointsNeverPanic(t *testing.T) {
 }
 
 func TestLargestPayloadIsStoredAndRead(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	srv := zktest.Start(t)
 	r := newTestRegistry(t, Options{Addrs: []string{srv.Addr}})
@@ -636,6 +644,7 @@ func TestLargestPayloadIsStoredAndRead(t *testing.T) {
 }
 
 func TestForeignZnodeTurningValidOrInvalid(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	srv := zktest.Start(t)
 	rec := &logRecorder{}
@@ -689,6 +698,7 @@ func TestForeignZnodeTurningValidOrInvalid(t *testing.T) {
 // connection, every lookup succeeds once the stall ends (issue: "Eviction
 // strands callers waiting for a sync").
 func TestEvictionDoesNotStrandWaiters(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	srv := zktest.Start(t)
 	writer := newTestRegistry(t, Options{Addrs: []string{srv.Addr}})
@@ -727,6 +737,7 @@ func TestEvictionDoesNotStrandWaiters(t *testing.T) {
 // and writes it once ZooKeeper is back; a refusal keeps nothing (one
 // rule, documented on Register).
 func TestRegisterDuringAnOutageIsWrittenWhenZooKeeperIsBack(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	srv := zktest.Start(t)
 	raw := rawConn(t, srv.Addr)
@@ -783,6 +794,7 @@ func silentListener(t testing.TB) string {
 // engine bounds that wait by Options.Timeout, so every registry reaches the
 // live server soon, whichever it tries first.
 func TestHungMemberDoesNotHoldTheSession(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	srv := zktest.Start(t)
 	hung := silentListener(t)

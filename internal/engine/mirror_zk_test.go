@@ -29,6 +29,7 @@ func mirrorSize(r *Registry) (services, nodes int) {
 }
 
 func TestMirrorConsistentUnderChurn(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	ens := zktest.StartEnsemble(t, 3)
 	addrs := ens.Addrs()
@@ -166,6 +167,7 @@ func TestMirrorConsistentUnderChurn(t *testing.T) {
 }
 
 func TestMirrorEvictsIdleServices(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	srv := zktest.Start(t)
 	writer := newTestRegistry(t, Options{Addrs: []string{srv.Addr}})
@@ -262,6 +264,7 @@ func requestsFrom(t testing.TB, srv *zktest.Server, sid int64) int {
 }
 
 func TestWatchersShareOneSetOfZooKeeperWatches(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	srv := zktest.Start(t)
 	writer := newTestRegistry(t, Options{Addrs: []string{srv.Addr}})

@@ -42,6 +42,7 @@ func setNodeMetadata(t *testing.T, raw *zk.Conn, p string, change func(map[strin
 }
 
 func TestSetNodeMetadataOverridesAndSurvivesExpiry(t *testing.T) {
+	t.Parallel()
 	srv := zktest.Start(t)
 	raw := rawConn(t, srv.Addr)
 	proxy := newProxy(t, srv.Addr)
@@ -106,6 +107,7 @@ func TestSetNodeMetadataOverridesAndSurvivesExpiry(t *testing.T) {
 }
 
 func TestOperatorsStatusChangeIsAdoptedOthersRestored(t *testing.T) {
+	t.Parallel()
 	srv := zktest.Start(t)
 	raw := rawConn(t, srv.Addr)
 	r := newTestRegistry(t, Options{Addrs: []string{srv.Addr}, Timeout: 10 * time.Second})
@@ -158,6 +160,7 @@ func TestOperatorsStatusChangeIsAdoptedOthersRestored(t *testing.T) {
 }
 
 func TestSetStatusDrainsAnotherRegistrysNode(t *testing.T) {
+	t.Parallel()
 	srv := zktest.Start(t)
 	raw := rawConn(t, srv.Addr)
 	ctx := context.Background()

@@ -21,6 +21,7 @@ import (
 )
 
 func TestRegisterGetDeregister(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	srv := zktest.Start(t)
 	r := newTestRegistry(t, Options{Addrs: []string{srv.Addr}})
@@ -56,6 +57,7 @@ func TestRegisterGetDeregister(t *testing.T) {
 }
 
 func TestEscapedNamesRoundTrip(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	srv := zktest.Start(t)
 	r := newTestRegistry(t, Options{Addrs: []string{srv.Addr}})
@@ -77,6 +79,7 @@ func TestEscapedNamesRoundTrip(t *testing.T) {
 }
 
 func TestContainerDirectoryIsRemovedWhenEmpty(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	srv := zktest.Start(t)
 	r := newTestRegistry(t, Options{Addrs: []string{srv.Addr}})
@@ -95,6 +98,7 @@ func TestContainerDirectoryIsRemovedWhenEmpty(t *testing.T) {
 }
 
 func TestReRegisterUnchangedCostsNoWrite(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	srv := zktest.Start(t)
 	r := newTestRegistry(t, Options{Addrs: []string{srv.Addr}})
@@ -125,6 +129,7 @@ func TestReRegisterUnchangedCostsNoWrite(t *testing.T) {
 }
 
 func TestNodeDeletedByHandIsRestored(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	srv := zktest.Start(t)
 	r := newTestRegistry(t, Options{Addrs: []string{srv.Addr}})
@@ -152,6 +157,7 @@ func TestNodeDeletedByHandIsRestored(t *testing.T) {
 }
 
 func TestDeregisterLeavesOthersNodes(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	srv := zktest.Start(t)
 	a := newTestRegistry(t, Options{Addrs: []string{srv.Addr}})
@@ -165,6 +171,7 @@ func TestDeregisterLeavesOthersNodes(t *testing.T) {
 }
 
 func TestCrashedProcessDisappears(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	srv := zktest.Start(t)
 	r := newTestRegistry(t, Options{Addrs: []string{srv.Addr}})
@@ -220,6 +227,7 @@ func TestCrashedProcessDisappears(t *testing.T) {
 }
 
 func TestRestartWithinSessionTimeoutKeepsNewRegistration(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	srv := zktest.Start(t)
 	raw := rawConn(t, srv.Addr)
@@ -257,6 +265,7 @@ func TestRestartWithinSessionTimeoutKeepsNewRegistration(t *testing.T) {
 }
 
 func TestWatchServiceBeforeItExists(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	srv := zktest.Start(t)
 	r := newTestRegistry(t, Options{Addrs: []string{srv.Addr}})
@@ -278,6 +287,7 @@ func TestWatchServiceBeforeItExists(t *testing.T) {
 }
 
 func TestWatchAllSeesLaterServices(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	srv := zktest.Start(t)
 	r := newTestRegistry(t, Options{Addrs: []string{srv.Addr}})
@@ -302,6 +312,7 @@ func TestWatchAllSeesLaterServices(t *testing.T) {
 }
 
 func TestWatchEventsAreExactPerNode(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	srv := zktest.Start(t)
 	r := newTestRegistry(t, Options{Addrs: []string{srv.Addr}})
@@ -342,6 +353,7 @@ func TestWatchEventsAreExactPerNode(t *testing.T) {
 }
 
 func TestForeignZnodesAreSkipped(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	srv := zktest.Start(t)
 	r := newTestRegistry(t, Options{Addrs: []string{srv.Addr}})
@@ -391,6 +403,7 @@ func TestForeignZnodesAreSkipped(t *testing.T) {
 }
 
 func TestConcurrentFirstRegistration(t *testing.T) {
+	t.Parallel()
 	srv := zktest.Start(t)
 	const n = 20
 	regs := make([]*Registry, n)
@@ -408,6 +421,7 @@ func TestConcurrentFirstRegistration(t *testing.T) {
 }
 
 func TestListServicesSortedAndGrouped(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	srv := zktest.Start(t)
 	for _, mirror := range []bool{true, false} {
@@ -434,6 +448,7 @@ func TestListServicesSortedAndGrouped(t *testing.T) {
 }
 
 func TestWatcherStopAndContext(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	srv := zktest.Start(t)
 	r := newTestRegistry(t, Options{Addrs: []string{srv.Addr}})
@@ -512,6 +527,7 @@ func TestWatcherStopAndContext(t *testing.T) {
 // race detector checks the hook that stops it (issue: "Data race in Watch
 // with an already-cancelled registry.WatchContext").
 func TestWatchWithCancelledContext(t *testing.T) {
+	t.Parallel()
 	srv := zktest.Start(t)
 	r := newTestRegistry(t, Options{Addrs: []string{srv.Addr}})
 	for i := 0; i < 20; i++ {
@@ -529,6 +545,7 @@ func TestWatchWithCancelledContext(t *testing.T) {
 }
 
 func TestCloseStopsEverything(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	srv := zktest.Start(t)
 	raw := rawConn(t, srv.Addr)
@@ -557,6 +574,7 @@ func TestCloseStopsEverything(t *testing.T) {
 }
 
 func TestInitWithNewAddressesMovesRegistrations(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	a := zktest.Start(t)
 	b := zktest.Start(t)
@@ -589,6 +607,7 @@ func TestInitWithNewAddressesMovesRegistrations(t *testing.T) {
 }
 
 func TestSessionExpiryRestoresRegistrations(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	srv := zktest.Start(t)
 	proxy, err := faultproxy.New(srv.Addr)
@@ -640,6 +659,7 @@ func TestSessionExpiryRestoresRegistrations(t *testing.T) {
 
 // Every error says "zookeeper: " once, at its start.
 func TestErrorsArePrefixedOnce(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	srv := zktest.Start(t)
 	r := newTestRegistry(t, Options{Addrs: []string{srv.Addr}, Timeout: 300 * time.Millisecond})
@@ -675,6 +695,7 @@ func TestErrorsArePrefixedOnce(t *testing.T) {
 // The server clamps the session timeout asked for; the session knows what
 // it was granted.
 func TestNegotiatedSessionTimeout(t *testing.T) {
+	t.Parallel()
 	srv := zktest.Start(t)
 	r := newTestRegistry(t, Options{Addrs: []string{srv.Addr}, Timeout: time.Minute, Settings: []Option{SessionTimeout(time.Millisecond)}})
 	s, err := r.Session(t.Context())

@@ -146,6 +146,7 @@ func (c *churner) settle(t *testing.T) {
 }
 
 func TestChurnSoak(t *testing.T) {
+	// Not parallel: it checks that it leaves no goroutine behind.
 	ctx := t.Context()
 	leakOpts := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, leakOpts) }) // runs after every other cleanup

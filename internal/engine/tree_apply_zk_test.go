@@ -18,6 +18,7 @@ import (
 // have been applied)", although it was not applied and the timeout had
 // time left: Apply waits for the session, re-reads and plans again.
 func TestTreeApplyDuringAShortPartitionSucceeds(t *testing.T) {
+	t.Parallel()
 	srv := zktest.Start(t)
 	raw := rawZK(t, srv.Addr)
 	mustCreate(t, raw, "/cfg/k")
@@ -59,6 +60,7 @@ func TestTreeApplyDuringAShortPartitionSucceeds(t *testing.T) {
 // A write cut off whose re-read cannot be made within the timeout says
 // that its outcome is unknown.
 func TestTreeApplyCutOffSaysTheOutcomeIsUnknown(t *testing.T) {
+	t.Parallel()
 	srv := zktest.Start(t)
 	mustCreate(t, rawZK(t, srv.Addr), "/cfg/k")
 	proxy, err := faultproxy.New(srv.Addr)

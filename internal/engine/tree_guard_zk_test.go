@@ -17,6 +17,7 @@ import (
 // every service loads. With credentials the Tree refuses such a subtree,
 // with the registry's directory check.
 func TestTreeRefusesASubtreeOthersMayChange(t *testing.T) {
+	t.Parallel()
 	srv := zktest.Start(t)
 	anon := rawZK(t, srv.Addr)
 	owner := rawZK(t, srv.Addr, "svc:pw")

@@ -332,6 +332,7 @@ func TestTreeApply(t *testing.T) {
 }
 
 func TestTreeAfterExpiryPublishesOnlyWhatChanged(t *testing.T) {
+	t.Parallel()
 	srv := zktest.Start(t)
 	c := rawZK(t, srv.Addr)
 	mustCreate(t, c, "/cfg/a", "/cfg/b")
@@ -425,6 +426,7 @@ func TestTreeACLs(t *testing.T) {
 }
 
 func TestTreeInvalidOptionsAndClose(t *testing.T) {
+	t.Parallel()
 	tr := newTestTreeOn(t, Options{}, TreeOptions{Prefix: "no-slash"})
 	_, err := tr.Snapshot(context.Background())
 	require.Error(t, err)
@@ -447,6 +449,7 @@ func TestTreeInvalidOptionsAndClose(t *testing.T) {
 }
 
 func TestTreeRel(t *testing.T) {
+	t.Parallel()
 	for p, want := range map[string]string{"/r": "", "/r/a": "/a", "/r/a/b": "/a/b"} {
 		rel, ok := treeRel("/r", p)
 		assert.True(t, ok, p)

@@ -13,6 +13,7 @@ import (
 )
 
 func TestWatchFromEmptyReportsTheStartingPointAsCreates(t *testing.T) {
+	t.Parallel()
 	srv := zktest.Start(t)
 	r := newTestRegistry(t, Options{Addrs: []string{srv.Addr}, Timeout: 10 * time.Second})
 	ctx := context.Background()
