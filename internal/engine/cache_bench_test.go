@@ -230,3 +230,45 @@ func copyServices(svcs []*Service) []*Service {
 	}
 	return out
 }
+
+// BenchmarkGetServiceLargeMirror measures a warm GetService of a 10-node
+// service, and the same with the caller's copy a face makes, in a registry
+// that mirrors one service and in one that mirrors 10,000 (100,000
+// nodes). The difference is the garbage collector marking the large
+// mirror: run it with GOGC=off too (docs/performance.md, 100,000 nodes):
+//
+//	go test -run '^$' -bench BenchmarkGetServiceLargeMirror -benchmem ./internal/engine
+func BenchmarkGetServiceLargeMirror(b *testing.B) {
+	for _, services := range []int{1, 10000} {
+		b.Run(fmt.Sprintf("services=%d", services), func(b *testing.B) {
+			srv := zktest.Start(b, zktest.JVMFlags("-Xmx1024m"))
+			writeFleet(b, rawConn(b, srv.Addr), services, 10)
+			r := NewRegistry(Options{Addrs: []string{srv.Addr}, Timeout: time.Minute})
+			b.Cleanup(func() { _ = r.Close() })
+			ctx := context.Background()
+			w, err := r.Watch(ctx, "", nil)
+			require.NoError(b, err)
+			b.Cleanup(w.Stop)
+			name := fmt.Sprintf("svc-%05d", services/2)
+			got, err := r.GetService(ctx, name)
+			require.NoError(b, err)
+			require.Len(b, got[0].Nodes, 10)
+			b.Run("engine", func(b *testing.B) {
+				for b.Loop() {
+					if _, err := r.GetService(ctx, name); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("copied", func(b *testing.B) {
+				for b.Loop() {
+					got, err := r.GetService(ctx, name)
+					if err != nil {
+						b.Fatal(err)
+					}
+					copyServices(got)
+				}
+			})
+		})
+	}
+}
