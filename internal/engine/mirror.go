@@ -84,9 +84,9 @@ type mirroredService struct {
 	decoder nodeDecoder
 }
 
-// mirroredNode is one node znode: the SHA-256 of its data, which tells
-// whether a later read changed it (keeping the data itself would double
-// the mirror's memory), and the data decoded: its service-level fields
+// mirroredNode is one node znode: a 128-bit sum of its data (dataSum),
+// which tells whether a later read changed it (keeping the data itself
+// would double the mirror's memory), and the data decoded: its service-level fields
 // (head: name, version, metadata, endpoints; shared by the nodes of one
 // version, see sharedDecoder), nil when the data is not a registration,
 // and its node, held here rather than in a one-node Service so that a

@@ -100,7 +100,7 @@ func (w *Watcher) follows(src int, dir dirRef) bool {
 	return w.all || (src < len(w.dirs) && w.dirs[src] != "" && w.dirs[src] == dir)
 }
 
-// startFrom marks the node n at ref of source src to be reported as
+// startFrom marks the node at ref of source src to be reported as
 // created (WatchFromEmpty's starting point). Called before the watcher is
 // subscribed, with that source's lock held.
 func (w *Watcher) startFrom(src int, ref nodeRef) {
