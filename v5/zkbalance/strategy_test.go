@@ -52,7 +52,7 @@ func TestLeastLoadedTreatsBadMetadataAsAbsent(t *testing.T) {
 			func(t *testing.T, got map[string]int) { assert.Equal(t, map[string]int{"n0": 300}, got) }},
 		{"NaN and Inf",
 			services(map[string]string{"load": "NaN", "weight": "Inf"}, map[string]string{"load": "+Inf", "weight": "0"}),
-			func(t *testing.T, got map[string]int) { assert.Equal(t, 300, got["n0"]+got["n1"]) }},
+			func(t *testing.T, got map[string]int) { assert.Positive(t, got["n0"]); assert.Positive(t, got["n1"]) }},
 		{"nil nodes are skipped",
 			services(nil, map[string]string{}, nil),
 			func(t *testing.T, got map[string]int) { assert.Equal(t, map[string]int{"n1": 300}, got) }},
@@ -61,7 +61,7 @@ func TestLeastLoadedTreatsBadMetadataAsAbsent(t *testing.T) {
 			func(t *testing.T, got map[string]int) { assert.Equal(t, map[string]int{"n1": 300}, got) }},
 		{"all draining: chosen anyway",
 			services(map[string]string{"status": "draining"}, map[string]string{"status": "draining"}),
-			func(t *testing.T, got map[string]int) { assert.Equal(t, 300, got["n0"]+got["n1"]) }},
+			func(t *testing.T, got map[string]int) { assert.Positive(t, got["n0"]); assert.Positive(t, got["n1"]) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
