@@ -4,12 +4,11 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"regexp"
-	"strconv"
 
 	"google.golang.org/grpc/attributes"
 	"google.golang.org/grpc/resolver"
 
+	"github.com/zkmicro/zookeeper/internal/balance"
 	"github.com/zkmicro/zookeeper/internal/engine"
 )
 
@@ -103,17 +102,12 @@ func newNode(s *engine.Service, n *engine.Node) Node {
 	}
 }
 
-// decimal is what a MetaWeight value must look like.
-var decimal = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
-
 // parseWeight returns the weight a MetaWeight value gives: the number, if
-// it is a positive decimal that a float64 holds, or 1.
+// it is a positive decimal that a float64 holds, or 1 (the conventions'
+// one reader, shared with zkbalance).
 func parseWeight(s string) float64 {
-	if !decimal.MatchString(s) {
-		return 1
-	}
-	w, err := strconv.ParseFloat(s, 64)
-	if err != nil || w <= 0 {
+	w, err := balance.ParseWeight(s)
+	if err != nil {
 		return 1
 	}
 	return w

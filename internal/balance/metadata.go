@@ -3,8 +3,8 @@ package balance
 import (
 	"errors"
 	"math"
+	"regexp"
 	"strconv"
-	"strings"
 
 	"github.com/zkmicro/zookeeper/internal/engine"
 )
@@ -88,10 +88,14 @@ func ParseWeight(s string) (float64, error) {
 	return v, nil
 }
 
-// parseDecimal parses a finite decimal number.
+// decimal is what a load or a weight looks like, for every reader of the
+// conventions (zkresolver too): digits, optionally a point and more
+// digits; no sign, exponent or bare point.
+var decimal = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
+
+// parseDecimal parses a decimal number (decimal) that a float64 holds.
 func parseDecimal(s string) (float64, error) {
-	t := strings.TrimPrefix(strings.TrimPrefix(s, "-"), "+")
-	if t == "" || !(t[0] >= '0' && t[0] <= '9' || t[0] == '.') || strings.ContainsAny(t, "xXpP_") {
+	if !decimal.MatchString(s) {
 		return 0, errNotDecimal
 	}
 	v, err := strconv.ParseFloat(s, 64)

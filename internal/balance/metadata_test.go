@@ -25,7 +25,7 @@ func TestReadTreatsBadValuesAsAbsent(t *testing.T) {
 		{"hexadecimal load", map[string]string{"load": "0x10"}, Node{Weight: 1}},
 		{"load with spaces", map[string]string{"load": " 3"}, Node{Weight: 1}},
 		{"empty load", map[string]string{"load": ""}, Node{Weight: 1}},
-		{"load with an exponent", map[string]string{"load": "1e2"}, Node{Load: 100, Weight: 1}},
+		{"load with an exponent", map[string]string{"load": "1e2"}, Node{Weight: 1}},
 		{"weight -1", map[string]string{"weight": "-1"}, Node{Weight: 1}},
 		{"weight 0", map[string]string{"weight": "0"}, Node{Weight: 1}},
 		{"weight abc", map[string]string{"weight": "abc"}, Node{Weight: 1}},
@@ -39,12 +39,12 @@ func TestReadTreatsBadValuesAsAbsent(t *testing.T) {
 }
 
 func TestParseLoadAndWeight(t *testing.T) {
-	for _, ok := range []string{"0", "3", "12.5", ".5", "5.", "+2", "1e3"} {
+	for _, ok := range []string{"0", "3", "12.5", "007", "2.50"} {
 		v, err := ParseLoad(ok)
 		assert.NoError(t, err, ok)
 		assert.GreaterOrEqual(t, v, 0.0, ok)
 	}
-	for _, bad := range []string{"", "abc", "-0.1", "NaN", "Inf", "-Inf", "0x1p3", "1_000", " 1", "1 ", "1,5"} {
+	for _, bad := range []string{"", "abc", "-0.1", "-0", "+2", ".5", "5.", "1e3", "NaN", "Inf", "-Inf", "0x1p3", "1_000", " 1", "1 ", "1,5", "1.2.3", "٣"} {
 		_, err := ParseLoad(bad)
 		assert.Error(t, err, "%q", bad)
 	}
