@@ -1,10 +1,8 @@
 package zkresolver
 
 import (
-	"context"
 	"fmt"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,23 +14,14 @@ import (
 	"github.com/zkmicro/zookeeper/internal/zktest"
 )
 
-// buildZKMicro builds the zkmicro command into t's temporary directory
-// (zktest.BuildProgram) and returns its path.
-func buildZKMicro(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "zkmicro")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	require.NoError(t, zktest.BuildProgram(ctx, bin, "", "github.com/zkmicro/zookeeper/cmd/zkmicro"))
-	return bin
-}
-
 // A grpc server that the zkmicro register sidecar keeps registered is
 // reachable through the resolver, and its calls fail, saying why, once
 // the sidecar stops and deregisters it.
 func TestSidecarRegisteredServerIsReachable(t *testing.T) {
+	// Built before the server starts, so that the build holds no
+	// ZooKeeper test slot.
+	bin := zktest.BuildPrograms(t, "", map[string]string{"zkmicro": "github.com/zkmicro/zookeeper/cmd/zkmicro"})["zkmicro"]
 	zk := zktest.Start(t)
-	bin := buildZKMicro(t)
 	srv := startHealthServer(t)
 	var stderr zktest.Output
 	sidecar := exec.Command(bin, "--registry_address", zk.Addr, "register", "--name", "greeter", "--id", "greeter-1",
