@@ -134,12 +134,18 @@ func startShared() (*Server, error) {
 }
 
 // startDetached starts a standalone server with the command line java in
-// a new directory, and waits until it serves.
-func startDetached(java []string) (*Server, error) {
+// a new directory, and waits until it serves. A server that does not is
+// killed and its directory removed.
+func startDetached(java []string) (_ *Server, err error) {
 	dir, err := os.MkdirTemp("", sharedPrefix)
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			_ = os.RemoveAll(dir)
+		}
+	}()
 	if err := os.WriteFile(filepath.Join(dir, sharedOwnerFile), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
 		return nil, err
 	}
@@ -174,6 +180,7 @@ func startDetached(java []string) (*Server, error) {
 		}
 		if time.Now().After(deadline) {
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			_ = cmd.Wait()
 			return nil, fmt.Errorf("server %s not serving after %v; log:\n%s", s.Addr, startTimeout, s.LogTail(40))
 		}
 		time.Sleep(50 * time.Millisecond)
